@@ -1,0 +1,5 @@
+"""The loss catalogue: every loss is a small class registered under its key."""
+from ._base import Loss, ScalarLoss, get_loss, list_losses, register_loss, PROPERTIES
+from . import regression, regularizers  # noqa: F401  (register the catalogue)
+from .regression import *  # noqa: F401,F403
+from .regularizers import *  # noqa: F401,F403

@@ -1,0 +1,292 @@
+"""The loss protocol, the registry behind :func:`get_loss` / :func:`list_losses`."""
+import difflib
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .._numba import scalar_loss_grad
+
+__all__ = ["Loss", "ScalarLoss", "register_loss", "get_loss", "list_losses", "PROPERTIES", "TASKS"]
+
+PROPERTIES = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"})
+TASKS = ("regression", "classification", "ranking", "generative", "energy")
+FAMILIES = ("error", "probabilistic", "margin")
+
+_REGISTRY = {}
+
+
+def register_loss(cls):
+    """Class decorator: add a :class:`Loss` subclass to the catalogue under ``cls.name``.
+
+    Registering a user-defined loss makes it reachable by key from
+    :func:`get_loss`, :func:`list_losses` and the estimators' ``loss=`` string.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Loss)):
+        raise TypeError("register_loss expects a subclass of sklearn_losses.Loss")
+    if not isinstance(cls.name, str) or not cls.name:
+        raise ValueError(f"{cls.__name__}.name must be a non-empty string")
+    bad = set(cls.properties) - PROPERTIES if isinstance(cls.properties, frozenset) else set()
+    if bad:
+        raise ValueError(f"{cls.__name__}.properties has unknown entries {sorted(bad)}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _closest(name):
+    return difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.4)
+
+
+def get_loss(name, **params):
+    """Return a loss object from the catalogue.
+
+    Parameters
+    ----------
+    name : str or Loss
+        A catalogue key (see :func:`list_losses`) or a loss object, which is
+        returned as is (or a copy with ``params`` set).
+    **params
+        Hyper-parameters of the loss (for example ``delta`` for ``"huber"``).
+
+    Returns
+    -------
+    loss : Loss
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a catalogue key; the message names the closest keys.
+    """
+    if isinstance(name, Loss):
+        if not params:
+            return name
+        from sklearn.base import clone
+
+        return clone(name).set_params(**params)
+    if not isinstance(name, str):
+        raise TypeError(f"loss must be a catalogue key (str) or a Loss object, got {type(name).__name__}")
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        close = _closest(name)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"Unknown loss {name!r}.{hint} sklearn_losses.list_losses() lists every key."
+        ) from None
+    return cls(**params)
+
+
+def list_losses(task=None, properties=None, family=None):
+    """List the catalogue keys, sorted, optionally filtered.
+
+    Parameters
+    ----------
+    task : str, optional
+        Keep the losses of this task: ``"regression"``, ``"classification"``,
+        ``"ranking"``, ``"generative"`` or ``"energy"``.  Regularisers
+        (``l1``, ``l2``, ``elasticnet``) are listed under ``"regression"``.
+    properties : iterable of str, optional
+        Keep the losses that have all of these properties (with default
+        hyper-parameters), drawn from ``{"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"}``.
+    family : str, optional
+        ``"error"``, ``"probabilistic"`` or ``"margin"``.
+
+    Returns
+    -------
+    keys : list of str
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    if properties is not None:
+        if isinstance(properties, str):
+            properties = {properties}
+        properties = frozenset(properties)
+        unknown = properties - PROPERTIES
+        if unknown:
+            raise ValueError(f"unknown properties {sorted(unknown)}; choose from {sorted(PROPERTIES)}")
+    keys = []
+    for key, cls in _REGISTRY.items():
+        if task is not None and cls.task != task:
+            continue
+        if family is not None and cls.family != family:
+            continue
+        if properties is not None and not properties <= cls().properties:
+            continue
+        keys.append(key)
+    return sorted(keys)
+
+
+def _as_float_array(a, name):
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return a
+
+
+class Loss(BaseEstimator):
+    """Base class of every loss of the catalogue.
+
+    A loss is a small parameter container (``get_params`` / ``set_params``
+    work, so ``clone``, pickling and ``GridSearchCV`` over ``loss__<param>``
+    do too) that declares where it sits in the survey's taxonomy and which
+    mathematical properties it has as a function of ``y_pred``.
+
+    Subclasses set the class attributes below and implement
+    :meth:`_loss_grad` (or, for scalar losses, subclass :class:`ScalarLoss`
+    and give a numba ``kernel``).
+
+    Attributes
+    ----------
+    name : str
+        Catalogue key.
+    task : str
+        ``"regression"``, ``"classification"``, ``"ranking"``, ``"generative"``
+        or ``"energy"``.
+    family : str
+        ``"error"``, ``"probabilistic"`` or ``"margin"``.
+    properties : frozenset of str
+        Subset of ``{"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"}`` that holds
+        as a function of ``y_pred``; verified by :func:`check_properties`.
+    aggregate : None or "sqrt"
+        ``"sqrt"`` for losses whose value is the root of the weighted mean
+        (RMSE, RMSLE): :meth:`loss` and :meth:`gradient` then describe the
+        term under the root.
+    minimizable : bool
+        False for losses that are unbounded below (a metric, not an objective).
+    """
+
+    name = None
+    task = None
+    family = None
+    properties = frozenset()
+    survey_section = ""
+    aggregate = None
+    minimizable = True
+    #: (penalty, alpha) carried by a loss key that includes its regulariser (lasso, ridge)
+    penalty = None
+    #: names of the hyper-parameters, in the order of the ``params`` array of the kernel
+    _param_names = ()
+
+    # ----------------------------------------------------------------- params
+    def _validate_params(self):
+        """Raise ValueError for invalid hyper-parameters (override)."""
+
+    def _params_array(self):
+        self._validate_params()
+        return np.array([float(getattr(self, n)) for n in self._param_names] or [0.0], dtype=np.float64)
+
+    # ------------------------------------------------------------------ input
+    def _check_y(self, y_true, y_pred):
+        """Validate and convert inputs to contiguous float64 arrays (override to map labels)."""
+        y_true = _as_float_array(y_true, "y_true")
+        y_pred = _as_float_array(y_pred, "y_pred")
+        if y_true.ndim != 1:
+            y_true = y_true.ravel() if y_true.ndim == 2 and y_true.shape[1] == 1 else y_true
+        if y_pred.ndim == 2 and y_pred.shape[1] == 1:
+            y_pred = y_pred.ravel()
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}"
+            )
+        return y_true, y_pred
+
+    def _check_target(self, y):
+        """Validate training targets for an estimator (override for domains)."""
+        return y
+
+    # ------------------------------------------------------------- computing
+    def _loss_grad(self, y_true, y_pred):
+        """Per-sample losses and derivatives on validated arrays."""
+        raise NotImplementedError
+
+    def loss(self, y_true, y_pred):
+        """Per-sample losses, shape ``(n_samples,)``.
+
+        For aggregate losses (``aggregate == "sqrt"``) the term under the root.
+        """
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        return self._loss_grad(y_true, y_pred)[0]
+
+    def gradient(self, y_true, y_pred):
+        """Derivative of each per-sample loss with respect to ``y_pred``.
+
+        A subgradient where the loss is not differentiable; same shape as ``y_pred``.
+        """
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        return self._loss_grad(y_true, y_pred)[1]
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Weighted mean loss (root of the weighted mean for aggregate losses), a float."""
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        per_sample = self._loss_grad(y_true, y_pred)[0]
+        sw = self._check_sample_weight(sample_weight, per_sample.shape[0])
+        value = float(np.dot(sw, per_sample) / sw.sum())
+        if self.aggregate == "sqrt":
+            value = float(np.sqrt(max(value, 0.0)))
+        return value
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, n):
+        if sample_weight is None:
+            return np.ones(n)
+        sw = _as_float_array(sample_weight, "sample_weight")
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+        if np.any(sw < 0) or sw.sum() <= 0:
+            raise ValueError("sample_weight must be non-negative with a positive sum")
+        return sw
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight):
+        """Objective data term and its gradient w.r.t. ``y_pred``, for solvers.
+
+        Computes ``(1/Σs) Σ s_i ℓ_i`` (its square root for aggregate losses)
+        and its derivative with respect to every entry of ``y_pred``.  Inputs
+        must already be validated float64 arrays; ``sample_weight`` is required.
+        """
+        per, g = self._loss_grad(y_true, y_pred)
+        total = sample_weight.sum()
+        value = float(np.dot(sample_weight, per) / total)
+        w = sample_weight / total
+        grad = g * (w if g.ndim == 1 else w[:, None])
+        if self.aggregate == "sqrt":
+            root = np.sqrt(max(value, 0.0))
+            grad = grad / (2.0 * root) if root > 0 else np.zeros_like(grad)
+            value = float(root)
+        return value, grad
+
+    # --------------------------------------------------------- checker hooks
+    #: interval of valid y_pred values (used by the property checker)
+    _pred_domain = (-np.inf, np.inf)
+
+    def _probe(self, rng):
+        """Return ``(y_true, anchors)`` for the property checker.
+
+        ``anchors`` are ``y_pred`` arrays at which the checker looks hardest
+        (kinks, the optimum); override in subclasses.
+        """
+        raise NotImplementedError
+
+
+class ScalarLoss(Loss):
+    """A loss defined per sample by a numba scalar kernel.
+
+    Subclasses set ``kernel`` to a function made with
+    :func:`sklearn_losses.loss_kernel` returning ``(loss, dloss/dy_pred)``
+    and list their hyper-parameters in ``_param_names`` (read from the
+    attributes of the same name).  Every solver of the package then uses the
+    loss at compiled speed.
+    """
+
+    kernel = None
+
+    def _loss_grad(self, y_true, y_pred):
+        n = y_true.shape[0]
+        lo = np.empty(n)
+        go = np.empty(n)
+        scalar_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel, lo, go)
+        return lo, go
