@@ -1,0 +1,52 @@
+"""Sphinx configuration for sklearn_losses.
+
+Build with::
+
+    python -m sphinx -b html docs docs/_build/html
+
+``catalogue.rst`` is generated from the loss registry at every build by
+``gen_catalogue.py`` (it is git-ignored).
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..")))  # the package, without installing it
+sys.path.insert(0, HERE)
+
+import sklearn_losses  # noqa: E402
+from gen_catalogue import write_catalogue  # noqa: E402
+
+project = "sklearn_losses"
+author = "sklearn_losses developers"
+copyright = "sklearn_losses developers"
+release = sklearn_losses.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+]
+try:  # numpydoc renders the NumPy-style docstrings best; napoleon is the fallback
+    import numpydoc  # noqa: F401
+
+    extensions.append("numpydoc")
+    numpydoc_show_class_members = False
+    numpydoc_validation_checks = set()
+except ImportError:
+    extensions.append("sphinx.ext.napoleon")
+    napoleon_numpy_docstring = True
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False, "show-inheritance": True}
+autodoc_typehints = "none"
+
+templates_path = []
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+html_theme = "alabaster"
+html_static_path = []
+
+# generate catalogue.rst from the registry
+write_catalogue(os.path.join(HERE, "catalogue.rst"))
