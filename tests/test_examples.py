@@ -1,0 +1,59 @@
+"""The examples run, exit 0 and print their tables.
+
+They run as subprocesses, as a user would run them, from a temporary working
+directory (nothing is written into the repository). Timeouts are generous
+because a cold numba cache compiles the solvers on first import; with a warm
+cache ``compare_regression.py --quick`` takes a few seconds.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TIMEOUT = 300  # seconds; cold-cache compilation included
+
+
+def run_example(name, *args, cwd):
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, (
+        f"{name} {' '.join(args)} exited {proc.returncode}\n"
+        f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    )
+    return proc.stdout
+
+
+def test_compare_regression_quick(tmp_path):
+    out = run_example("compare_regression.py", "--quick", cwd=tmp_path)
+    # the results table: header, then one row per loss (and the sklearn references)
+    header = next((line for line in out.splitlines() if line.startswith("loss ")), None)
+    assert header is not None, out
+    for column in ("MAE", "RMSE", "fit s", "solver"):
+        assert column in header
+    for key in ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "quantile"):
+        assert any(line.startswith(key) for line in out.splitlines()), f"no row for {key}\n{out}"
+    assert "[sklearn] LinearRegression" in out
+    # mean_bias_error is shown to be refused, and nothing failed
+    assert "'mean_bias_error' is refused" in out, out
+    assert "FAILED" not in out
+    assert not (tmp_path / "loss_curves.png").exists()  # --quick does not plot
+
+
+def test_custom_loss(tmp_path):
+    out = run_example("custom_loss.py", cwd=tmp_path)
+    assert "check_properties" in out
+    for label in ("cauchy, solver='lbfgs'", "cauchy, solver='sgd'", "huber"):
+        assert label in out, out
+    assert "test MAE" in out
+
+
+def test_compare_regression_help(tmp_path):
+    out = run_example("compare_regression.py", "--help", cwd=tmp_path)
+    assert "--quick" in out
