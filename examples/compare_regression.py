@@ -207,10 +207,17 @@ def plot_loss_curves(keys, path):
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
     for ax, key in zip(axes.flat, keys):
         loss = skl.get_loss(key, **LOSS_PARAMS.get(key, {}))
-        ax.plot(r, loss_curve(loss, r), lw=2)
+        values = loss_curve(loss, r)
+        ax.plot(r, values, lw=2)
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)
-        suffix = " (term under the root)" if getattr(loss, "aggregate", None) else ""
+        ax.set_xlim(r[0], r[-1])
+        if np.isnan(values).any():  # outside the loss's domain (RMSLE: y_pred > -1)
+            lo = r[~np.isnan(values)].min()
+            ax.axvspan(r[0], lo, color="0.92")
+            ax.text(0.03, 0.5, "undefined", transform=ax.transAxes, fontsize=7, color="0.4")
+            ax.set_ylim(-0.05 * 6, 6)
+        suffix = " (under the root)" if getattr(loss, "aggregate", None) else ""
         ax.set_title(key + suffix, fontsize=9)
         ax.set_xlabel("residual r = y_pred - y_true", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -276,8 +283,9 @@ def regression_section(args):
     rows.sort(key=lambda r: r["MAE"])
     print_table(
         rows, ["loss", "MAE", "MAE sd", "RMSE", "fit s", "solver", "props"],
-        title=f"Held-out error on clean targets, mean over {n_splits} folds, sorted by MAE "
-              "('fit s' = mean fit time per fold, 'props' = declared properties)",
+        title=f"Held-out error on clean targets (units of y), mean over {n_splits} folds, sorted by MAE\n"
+              "('MAE sd' = std of MAE across folds, 'fit s' = mean fit time per fold in seconds,\n"
+              " 'solver' = solver_ chosen by solver='auto', 'props' = the loss's declared properties)",
     )
     if failures:
         print("\nFAILED:")
