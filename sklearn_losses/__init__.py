@@ -8,9 +8,11 @@ functions in machine learning", usable in scikit-learn.
 from ._numba import loss_kernel, SCALAR_SIGNATURE
 from .losses import Loss, ScalarLoss, get_loss, list_losses, register_loss, PROPERTIES
 
+from .estimators import LossRegressor
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Loss", "ScalarLoss", "get_loss", "list_losses", "register_loss", "loss_kernel",
-    "SCALAR_SIGNATURE", "PROPERTIES",
+    "SCALAR_SIGNATURE", "PROPERTIES", "LossRegressor",
 ]

@@ -285,6 +285,9 @@ class ScalarLoss(Loss):
     kernel = None
 
     def _loss_grad(self, y_true, y_pred):
+        # compiled kernels take writable C-contiguous float64 arrays
+        y_true = np.require(y_true, np.float64, ("C", "W"))
+        y_pred = np.require(y_pred, np.float64, ("C", "W"))
         n = y_true.shape[0]
         lo = np.empty(n)
         go = np.empty(n)

@@ -27,8 +27,10 @@ class _RegressionLoss(ScalarLoss):
         return (0.0,)
 
     def _probe(self, rng):
+        # anchors: every residual at a kink (the checker also scans lines through them);
+        # a loss without kinks is anchored at its optimum y_pred = y_true
         y = np.array([0.3, -1.2, 2.0, 0.0])
-        return y, [y + k for k in self._kinks()]
+        return y, [y + k for k in self._kinks()] or [y.copy()]
 
 
 # ---------------------------------------------------------------- kernels
@@ -216,6 +218,7 @@ class RootMeanSquaredError(_RegressionLoss):
 
     name = "root_mean_squared_error"
     properties = frozenset({"CONT", "L-CONT", "CONVEX"})
+    term_properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.6"
     aggregate = "sqrt"
     kernel = _mse_kernel
@@ -355,6 +358,11 @@ class RootMeanSquaredLogError(_RegressionLoss):
     aggregate = "sqrt"
     kernel = _rmsle_kernel
     _pred_domain = (-1.0, np.inf)
+
+    def _probe(self, rng):
+        # targets must be > -1; anchor at the optimum (the aggregate's kink)
+        y = np.array([0.3, -0.5, 2.0, 0.0])
+        return y, [y.copy()]
 
     def _check_y(self, y_true, y_pred):
         y_true, y_pred = super()._check_y(y_true, y_pred)

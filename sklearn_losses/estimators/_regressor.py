@@ -1,0 +1,180 @@
+"""LossRegressor: any regression loss of the catalogue, linear or kernel model."""
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from ._base import COMMON_PARAMS, BaseLossEstimator
+
+__all__ = ["LossRegressor"]
+
+
+class LossRegressor(RegressorMixin, BaseLossEstimator):
+    r"""Regression with any loss of the catalogue (or your own), linear or kernel.
+
+    Minimises
+
+    .. math:: \frac{1}{\sum_i s_i} \sum_i s_i\, L(y_i, f(x_i)) + \alpha R(w)
+
+    with :math:`f(x) = \phi(x)\cdot w + b` (``φ`` the identity for
+    ``model="linear"``, a kernel feature map for ``model="kernel"``) and
+    :math:`R = \tfrac12\lVert w\rVert^2` (``"l2"``), :math:`\lVert w\rVert_1`
+    (``"l1"``), :math:`(1-\rho)\tfrac12\lVert w\rVert^2 + \rho\lVert w\rVert_1`
+    (``"elasticnet"``) or 0 (``None``); the intercept is not penalised.
+    For aggregate losses (RMSE, RMSLE) the data term is the root of the
+    weighted mean.
+
+    Parameters
+    ----------
+    loss : str or Loss, default="mean_squared_error"
+        A catalogue key (``sklearn_losses.list_losses(task="regression")``) or
+        a loss object, e.g. ``get_loss("huber", delta=2)`` (tune it with
+        ``loss__delta`` in ``GridSearchCV``) or a user-defined loss.
+        ``"lasso"`` and ``"ridge"`` bring their own penalty and ``alpha``.
+    penalty : {"l2", "l1", "elasticnet", None} or regulariser object, default="l2"
+    alpha : float, default=1e-4
+        Strength of the penalty.
+    l1_ratio : float, default=0.15
+        Elastic-net mixing ρ.
+    fit_intercept : bool, default=True
+    model : {"linear", "kernel"}, default="linear"
+    kernel : str or callable, default="rbf"
+        Kernel of ``model="kernel"`` (names of :func:`sklearn.metrics.pairwise.pairwise_kernels`).
+    gamma, degree, coef0 : kernel parameters, defaults None (1/n_features), 3, 1
+    n_components : int, default=None
+        Landmarks or random features of an approximate kernel map (1000 if None).
+    kernel_approximation : {"auto", "exact", "nystroem", "rff"}, default="auto"
+        ``"auto"``: the exact expansion up to 2000 training samples, Nyström above.
+    solver : {"auto", "closed_form", "lbfgs", "sgd", "subgradient", "derivative_free"}, default="auto"
+        ``"auto"`` picks from the loss's properties (see
+        :func:`sklearn_losses.solvers.select_solver`); ``solver_`` records the
+        choice. A solver the loss's properties rule out raises ``ValueError``.
+    max_iter : int, default=1000
+        Iterations (epochs for SGD).
+    tol : float or None, default=1e-4
+        Stopping tolerance of the solver.
+    learning_rate, eta0, power_t, average, shuffle, early_stopping, validation_fraction, n_iter_no_change
+        SGD options, as in :class:`sklearn.linear_model.SGDRegressor`.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting with the same solver.
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+        Progress output (one line per SGD epoch).
+    solver_options : dict, default=None
+        Extra options for a solver (e.g. ``{"df_method": "zeroth_order"}``).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_components,)
+        Weights (in the kernel feature space for ``model="kernel"``).
+    intercept_ : float
+    loss_ : Loss
+        The resolved loss object.
+    solver_ : str
+        The solver that ran.
+    n_iter_ : int
+    objective_ : float
+        Final objective value.
+    model_ : LinearModel or KernelModel
+        The fitted feature map.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when ``X`` has string feature names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn_losses import LossRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = LossRegressor(loss="huber").fit(X, (y - y.mean()) / y.std())
+    >>> reg.solver_
+    'lbfgs'
+    """
+
+    _accepted_tasks = ("regression",)
+    _y_validation_kwargs = {"y_numeric": True, "multi_output": False}
+
+    def __init__(
+        self, loss="mean_squared_error", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
+        model="linear", kernel="rbf", gamma=None, degree=3, coef0=1, n_components=None,
+        kernel_approximation="auto", solver="auto", max_iter=1000, tol=1e-4, learning_rate="invscaling",
+        eta0=0.01, power_t=0.25, average=False, shuffle=True, early_stopping=False,
+        validation_fraction=0.1, n_iter_no_change=5, warm_start=False, random_state=None, verbose=0,
+        solver_options=None,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.model = model
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.n_components = n_components
+        self.kernel_approximation = kernel_approximation
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.average = average
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.solver_options = solver_options
+
+    def _prepare_targets(self, y, fit):
+        y = np.array(y, dtype=np.float64, order="C")  # a writable copy
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinity.")
+        self.loss_._check_target(y)
+        return y
+
+    def _initial_intercept(self, y, sample_weight, loss):
+        if not self.fit_intercept:
+            return 0.0
+        if loss.name == "root_mean_squared_log_error":
+            return float(np.expm1(np.average(np.log1p(y), weights=sample_weight)))
+        # the weighted median: a sound start for every location loss
+        order = np.argsort(y)
+        cw = np.cumsum(sample_weight[order])
+        return float(y[order][np.searchsorted(cw, 0.5 * cw[-1])])
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LossRegressor
+        """
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of SGD over ``(X, y)``, continuing from the previous call.
+
+        ``solver`` must be ``"auto"`` or ``"sgd"``. With ``model="kernel"``
+        the feature map is fitted on the first batch.
+
+        Returns
+        -------
+        self : LossRegressor
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Predicted targets ``f(x)``, shape ``(n_samples,)``."""
+        return self._raw(X)
+
+
+assert set(COMMON_PARAMS) <= set(LossRegressor().get_params())

@@ -1,0 +1,86 @@
+"""Exact least squares with an optional l2 penalty (Cholesky / lstsq / LSQR)."""
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, lsqr
+
+from ._base import Solver, SolverResult, objective
+
+__all__ = ["ClosedFormSolver"]
+
+
+class ClosedFormSolver(Solver):
+    r"""Closed-form minimiser of the weighted mean squared error plus ``alpha * ½‖w‖²``.
+
+    Solves :math:`(Z^\top Z + \tfrac{\alpha}{2} I) w = Z^\top t` with
+    :math:`Z = \sqrt{s/\Sigma s}\,(X - \bar x)` and :math:`t = \sqrt{s/\Sigma s}\,(y - \bar y)`
+    (weighted centring handles the unpenalised intercept): by Cholesky in
+    the primal (``n >= d``) or the dual (``n < d``), ``lstsq`` without a
+    penalty, and LSQR on sparse input (centring applied implicitly, the
+    matrix is never densified).
+
+    Only for quadratic losses (``mean_squared_error``, ``ridge``) with the
+    ``"l2"`` penalty or none.
+    """
+
+    name = "closed_form"
+    penalties = (None, "l2")
+
+    def check(self, loss, penalty):
+        if not getattr(loss, "quadratic", False) or loss.aggregate:
+            raise ValueError(
+                f"solver='closed_form' solves only the mean squared error (a quadratic loss); "
+                f"{loss.name!r} is not quadratic. Use solver='auto'."
+            )
+        super().check(loss, penalty)
+
+    def solve(self, problem, coef, intercept, params, state=None):
+        X, y, s = problem.X, problem.y, problem.sample_weight
+        sw = s / s.sum()
+        lam = 0.5 * problem.l2_strength
+        n, d = X.shape
+        if problem.fit_intercept:
+            x_mean = np.asarray(X.T @ sw).ravel()
+            y_mean = float(sw @ y)
+        else:
+            x_mean = np.zeros(d)
+            y_mean = 0.0
+        root = np.sqrt(sw)
+        t = root * (y - y_mean)
+        if sp.issparse(X):
+            Xc = X.tocsr()
+            op = LinearOperator(
+                (n, d),
+                matvec=lambda v: root * (Xc @ v - x_mean @ v),
+                rmatvec=lambda u: Xc.T @ (root * u) - x_mean * (root @ u),
+                dtype=np.float64,
+            )
+            tol = min(1e-10, params.get("tol", 1e-4) or 1e-10)
+            w = lsqr(op, t, damp=np.sqrt(lam), atol=tol, btol=tol, iter_lim=max(10 * d, 1000))[0]
+        else:
+            Z = X - x_mean if problem.fit_intercept else X
+            Z = Z * root[:, None] if not np.all(sw == sw[0]) else Z * root[0]
+            w = _ridge_dense(Z, t, lam)
+        b = y_mean - float(x_mean @ w) if problem.fit_intercept else 0.0
+        value = objective(problem, w, b)[0]
+        return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value)
+
+
+def _ridge_dense(Z, t, lam):
+    n, d = Z.shape
+    if lam > 0:
+        try:
+            if n >= d:
+                A = Z.T @ Z
+                A.flat[:: d + 1] += lam
+                return scipy.linalg.solve(A, Z.T @ t, assume_a="pos", overwrite_a=True)
+            K = Z @ Z.T
+            K.flat[:: n + 1] += lam
+            return Z.T @ scipy.linalg.solve(K, t, assume_a="pos", overwrite_a=True)
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            pass
+    # no penalty (or numerically singular): minimum-norm least squares
+    if lam > 0:
+        Z = np.vstack([Z, np.sqrt(lam) * np.eye(d)])
+        t = np.concatenate([t, np.zeros(d)])
+    return scipy.linalg.lstsq(Z, t, lapack_driver="gelsd")[0]

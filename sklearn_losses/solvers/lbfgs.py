@@ -1,0 +1,76 @@
+"""Full-batch quasi-Newton (scipy's L-BFGS-B) for differentiable losses."""
+import numpy as np
+from scipy.optimize import minimize
+
+from ._base import Solver, SolverResult, objective
+
+__all__ = ["LBFGSSolver"]
+
+
+class LBFGSSolver(Solver):
+    """L-BFGS-B on the full objective: the fastest route to a high-accuracy optimum at moderate n.
+
+    Needs a differentiable loss (``"DIFF"``; for aggregate losses, a
+    differentiable term under the root). The l1 and elastic-net penalties are
+    handled exactly by the split ``w = w⁺ − w⁻`` with ``w⁺, w⁻ ≥ 0`` (bound
+    constraints), on which ``‖w‖₁ = Σ(w⁺ + w⁻)`` is linear, so the objective
+    stays smooth.
+
+    Stops when the largest entry of the projected gradient has shrunk below
+    ``1e-2 * tol`` times its value at the start (a rule that does not depend
+    on the units of ``X`` and ``y``) or after ``max_iter`` iterations.
+    """
+
+    name = "lbfgs"
+    requires = frozenset({"DIFF"})
+
+    def solve(self, problem, coef, intercept, params, state=None):
+        d = problem.n_features
+        l1 = problem.l1_strength
+        fit_b = problem.fit_intercept
+        max_iter = int(params.get("max_iter", 1000))
+        tol = params.get("tol", 1e-4) or 0.0
+
+        if l1 > 0:
+            x0 = np.concatenate([np.maximum(coef, 0), np.maximum(-coef, 0), [intercept]])
+            bounds = [(0, None)] * (2 * d) + [(None, None) if fit_b else (0, 0)]
+
+            def unpack(x):
+                return x[:d] - x[d : 2 * d], x[-1]
+
+            def fun(x):
+                w, b = unpack(x)
+                value, gw, gb = objective(problem, w, b, smooth_only=True)
+                value += l1 * float(x[: 2 * d].sum())
+                return value, np.concatenate([gw + l1, -gw + l1, [gb]])
+
+        else:
+            x0 = np.concatenate([coef, [intercept]])
+            bounds = None if fit_b else [(None, None)] * d + [(0, 0)]
+
+            def unpack(x):
+                return x[:d], x[-1]
+
+            def fun(x):
+                value, gw, gb = objective(problem, x[:d], x[-1])
+                return value, np.concatenate([gw, [gb]])
+
+        # scale-free stopping rule: the projected gradient must shrink by
+        # 1e-2 * tol relative to the start (an absolute gtol depends on the
+        # units of X and y)
+        g0 = fun(x0)[1]
+        if bounds is not None:
+            g0 = g0[:-1] if not fit_b else g0
+        gtol = 1e-2 * tol * max(float(np.abs(g0).max()) if g0.size else 0.0, 1e-12)
+        res = minimize(
+            fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": max_iter, "gtol": gtol, "ftol": 64 * np.finfo(float).eps, "maxls": 50,
+                     "maxfun": 2 * max_iter + 20},
+        )
+        w, b = unpack(res.x)
+        if params.get("verbose", 0):
+            print(f"[lbfgs] {res.nit} iterations, objective {res.fun:.6g}: {res.message}")
+        return SolverResult(
+            coef=np.array(w), intercept=float(b), n_iter=max(int(res.nit), 1),
+            converged=bool(res.status == 0), objective=float(res.fun),
+        )
