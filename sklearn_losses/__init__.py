@@ -7,6 +7,7 @@ functions in machine learning", usable in scikit-learn.
 """
 from ._numba import loss_kernel, SCALAR_SIGNATURE
 from .losses import Loss, ScalarLoss, get_loss, list_losses, register_loss, PROPERTIES
+from .losses._check import check_properties
 
 from .estimators import LossRegressor
 
@@ -14,5 +15,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Loss", "ScalarLoss", "get_loss", "list_losses", "register_loss", "loss_kernel",
-    "SCALAR_SIGNATURE", "PROPERTIES", "LossRegressor",
+    "SCALAR_SIGNATURE", "PROPERTIES", "check_properties", "LossRegressor",
 ]
