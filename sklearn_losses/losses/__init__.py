@@ -3,3 +3,6 @@ from ._base import Loss, ScalarLoss, get_loss, list_losses, register_loss, PROPE
 from . import regression, regularizers  # noqa: F401  (register the catalogue)
 from .regression import *  # noqa: F401,F403
 from .regularizers import *  # noqa: F401,F403
+from . import classification, energy  # noqa: F401,E402  (register the catalogue)
+from .classification import *  # noqa: F401,F403,E402
+from .energy import *  # noqa: F401,F403,E402
