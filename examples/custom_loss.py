@@ -19,7 +19,8 @@ A loss needs two things:
    lists the hyper-parameters (``_param_names``, in ``params`` order; they
    are constructor arguments, so ``clone`` and ``GridSearchCV`` work), and
    declares its task, family and properties -- which
-   :func:`sklearn_losses.check_properties` then verifies numerically.
+   :func:`sklearn_losses.check_properties` then verifies numerically (it
+   also compares ``dloss`` with finite differences of ``loss``).
 
 Every solver of the package can then fit it: here SGD (which calls the
 kernel from compiled code) and L-BFGS (which uses the array gradient).
@@ -113,6 +114,16 @@ def main():
     print("\nskl.check_properties(CauchyLoss()):")
     report = skl.check_properties(loss)
     print(report)
+    ok = report.ok
+
+    # a false claim is caught: the Cauchy loss is not convex
+    class OverclaimingCauchy(CauchyLoss):
+        properties = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX"})
+
+    bad = skl.check_properties(OverclaimingCauchy())
+    print("\nDeclaring CONVEX by mistake is caught (report.ok is "
+          f"{bad.ok}):\n  " + "\n  ".join(bad.failures))
+    ok = ok and not bad.ok
 
     # 4. fit it with two solvers, compare with huber and least squares
     X_train, X_test, y_train, y_test, w_true, b_true, n_out = make_data()
@@ -127,7 +138,6 @@ def main():
         ("mean_squared_error", LossRegressor(loss="mean_squared_error")),
     ]
     print(f"\n{'model':32s} {'solver_':>12s} {'|w - w_true|':>13s} {'b - b_true':>11s} {'test MAE':>9s} {'fit s':>7s}")
-    ok = True
     results = {}
     for label, est in models:
         t0 = time.perf_counter()
