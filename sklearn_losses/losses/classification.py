@@ -473,10 +473,15 @@ class CosineSimilarityLoss(_ValidatedVG, Loss):
     :math:`\hat t = t/\lVert t\rVert`, :math:`c = \cos(t, \hat y)`. Norms are clamped at
     ``1e-8`` (PyTorch style), so the value at ``y_pred = 0`` is 1.
 
-    Properties: ``CONT, DIFF`` — only away from ``y_pred = 0`` (the loss has
-    no limit at 0), not Lipschitz (the gradient grows like 1/‖ŷ‖ near 0),
-    not convex (invariant to the scale of ``y_pred``). **Survey vs truth:**
-    the survey claims ``L-CONT, DIFF``; the Lipschitz claim is false. **Survey vs
+    Properties: none on the whole space. Wherever every row of ``y_pred`` is
+    non-zero the loss is smooth (``CONT, DIFF``, recorded in
+    ``properties_away_from_zero`` for solvers that start away from 0), but
+    it has no limit where a row vanishes (it depends only on the direction),
+    so it is neither continuous nor differentiable there; it is not
+    Lipschitz (the gradient grows like 1/‖ŷ‖ near 0) and not convex
+    (invariant to the scale of ``y_pred``). **Survey vs truth:** the survey
+    claims ``L-CONT, DIFF``; the Lipschitz claim is false, and ``DIFF`` holds
+    only away from ``y_pred = 0``. **Survey vs
     original:** the survey's range [−1, 1] is Keras's ``−cos``; ``1 − cos``
     is the same loss shifted to [0, 2] with minimum 0.
     """
@@ -484,7 +489,9 @@ class CosineSimilarityLoss(_ValidatedVG, Loss):
     name = "cosine_similarity"
     task = "classification"
     family = "margin"
-    properties = frozenset({"CONT", "DIFF"})
+    properties = frozenset()
+    #: the properties that hold on the open set where no row of ``y_pred`` is 0
+    properties_away_from_zero = frozenset({"CONT", "DIFF"})
     survey_section = "5.2.7"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"L-CONT", "DIFF"})
@@ -535,7 +542,9 @@ class CosineSimilarityLoss(_ValidatedVG, Loss):
         y = np.array([0, 1, 2, 1])
         a = rng.normal(size=(4, 3)) if rng is not None else np.full((4, 3), 0.5)
         aligned = one_hot(y, 3) * 2.0 + 0.1
-        return y, [aligned, a + 2.0 * one_hot(y, 3)]
+        near0 = aligned.copy()
+        near0[0] = 1e-3 * np.array([0.6, 0.8, 0.0])   # a row close to the singularity at 0
+        return y, [aligned, a + 2.0 * one_hot(y, 3), near0]
 
 
 # =====================================================================
@@ -880,7 +889,6 @@ class FocalLoss(_ProbabilisticLoss):
     """
 
     name = "focal"
-    properties = _P_SMOOTH_LIP
     survey_section = "5.3.3"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"L-CONT", "CONVEX"})
@@ -891,6 +899,11 @@ class FocalLoss(_ProbabilisticLoss):
     def __init__(self, gamma=2.0, alpha=None):
         self.gamma = gamma
         self.alpha = alpha
+
+    @property
+    def properties(self):
+        """``CONT, DIFF, L-CONT``; also ``CONVEX`` at ``gamma = 0`` (weighted cross-entropy)."""
+        return _P_SMOOTH_CONVEX_LIP if self.gamma == 0 else _P_SMOOTH_LIP
 
     def _validate_params(self):
         _number(self, "gamma", 0.0)
@@ -942,10 +955,13 @@ class FocalLoss(_ProbabilisticLoss):
         return loss, factor[:, None] * D
 
     def _probe(self, rng):
-        y, anchors = super()._probe(rng)
-        hard = np.zeros((5, 3))
-        hard[np.arange(5), y] = -4.0          # p_y small: the non-convex region
-        return y, anchors + [hard]
+        # binary logits: every sample of the "hard" anchor sits in the concave
+        # region z_t < -(2 gamma + 1) / gamma (misclassified with confidence),
+        # so any line through it exposes the non-convexity
+        y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+        sg = 2.0 * y - 1.0
+        return y, [np.zeros(5), sg * np.array([-8.0, -7.0, -9.0, -6.5, -7.5]),
+                   sg * np.array([2.0, -1.0, 0.5, 3.0, -0.3])]
 
 
 @register_loss
