@@ -958,6 +958,8 @@ class FocalLoss(_ProbabilisticLoss):
         # binary logits: every sample of the "hard" anchor sits in the concave
         # region z_t < -(2 gamma + 1) / gamma (misclassified with confidence),
         # so any line through it exposes the non-convexity
+        if self.gamma == 0:          # weighted cross-entropy: the multiclass probe
+            return super()._probe(rng)
         y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
         sg = 2.0 * y - 1.0
         return y, [np.zeros(5), sg * np.array([-8.0, -7.0, -9.0, -6.5, -7.5]),
@@ -1391,8 +1393,8 @@ class DiceLoss(_OverlapLoss):
     The survey claims ``CONT, DIFF``; with ε > 0 the gradient is also bounded.
     **Survey vs original:** the survey cites Sudre et al. 2017 (generalised
     Dice); Milletari's Dice, used here, squares the denominator terms. The
-    "linear" Dice :math:`(2\sum pg + ε)/(\sum p + \sum g + ε)` is
-    ``tversky(alpha=0.5, beta=0.5)``.
+    "linear" Dice :math:`(2\sum pg + 2ε)/(\sum p + \sum g + 2ε)` is
+    ``tversky(alpha=0.5, beta=0.5, smooth=ε)``.
     """
 
     name = "dice"
@@ -1429,7 +1431,8 @@ class TverskyLoss(_OverlapLoss):
     A Dice generalisation that weighs false positives (``alpha``) and false
     negatives (``beta``) separately: raise ``beta`` when missing a lesion
     costs more than a false alarm. ``alpha = beta = 0.5`` is the linear
-    Dice, ``alpha = beta = 1`` the Jaccard (Tanimoto) loss. Input modes and
+    Dice (with smoothing ``2 smooth``), ``alpha = beta = 1`` the Jaccard
+    (Tanimoto) loss. Input modes and
     set-level semantics as :class:`DiceLoss`.
 
     Parameters
