@@ -1,0 +1,711 @@
+"""Stochastic gradient descent for any loss with a numba scalar kernel.
+
+The algorithm follows scikit-learn's ``_plain_sgd`` (``SGDRegressor`` /
+``SGDClassifier``): plain per-sample SGD with the ``wscale`` trick for the l2
+penalty, the cumulative l1 truncation of Tsuruoka et al. (2009) for l1 and
+elastic-net, the ``"constant"``, ``"optimal"``, ``"invscaling"`` and
+``"adaptive"`` learning-rate schedules, averaged SGD (ASGD) and ``dloss``
+clipping.  The code is our own.
+
+One epoch is one call of a single numba kernel, :func:`_sgd_epoch`, compiled
+eagerly with ``cache=True`` against the loss protocol's
+:data:`~sklearn_losses._numba.SCALAR_FUNCTION`: every loss (built-in or
+user-defined) runs through the same compiled code, and nothing is compiled
+again in a new process.  The same kernel handles dense and CSR input.  Epochs,
+stopping rules, early stopping, verbosity and warnings live in the Python
+driver :meth:`SGDSolver.solve`.
+
+Objective (``API.md`` §3)::
+
+    (1/Σs) Σ s_i L(y_i, x_i·w + b) + alpha R(w)
+      = (1/n) Σ (s_i n/Σs) L(y_i, x_i·w + b) + alpha R(w)
+
+so sample ``i`` contributes the step ``-eta (s_i n/Σs) dL/dp x_i`` and every
+step shrinks ``w`` by the penalty as in scikit-learn.
+"""
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import scipy.sparse as sp
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..exceptions import ConvergenceWarning, DivergenceError
+from .._numba import SCALAR_FUNCTION, njit_cached
+from ._base import PENALTY_CODES, Solver, SolverResult, penalty_value, raw_output
+
+__all__ = ["SGDSolver", "SGDState", "LEARNING_RATES"]
+
+#: integer codes of the learning-rate schedules inside the kernel
+LEARNING_RATES = {"constant": 0, "optimal": 1, "invscaling": 2, "adaptive": 3}
+
+MAX_DLOSS = 1e12
+WSCALE_THRESHOLD = 1e-9
+SPARSE_INTERCEPT_DECAY = 0.01
+
+# layout of the hyper-parameter array ``hp``
+_HP_LR, _HP_ETA0, _HP_POWER_T, _HP_ALPHA, _HP_OPT_INIT = 0, 1, 2, 3, 4
+_HP_L1, _HP_L2, _HP_FIT_INTERCEPT, _HP_DECAY, _HP_AVG_START, _HP_MAX_DLOSS = 5, 6, 7, 8, 9, 10
+_HP_PREFETCH = 11
+_N_HP = 12
+
+#: rows ahead whose memory is prefetched (shuffled rows are random memory accesses:
+#: without prefetching an epoch is bound by memory latency, not by arithmetic)
+PREFETCH_DISTANCE = 4
+
+# layout of the mutable scalar state ``sc`` (read and written by the kernel)
+_SC_INTERCEPT, _SC_T, _SC_U, _SC_AVG_INTERCEPT, _SC_ETA, _SC_N_CLIPPED = 0, 1, 2, 3, 4, 5
+_N_SC = 6
+
+
+# ---------------------------------------------------------------- the kernel
+@intrinsic
+def _prefetch(typingctx, arr, offset):
+    """Hint the CPU to load ``arr.flat[offset]`` into cache (no-op semantics, no bounds check)."""
+    if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, value=args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        # read access, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, offset), codegen
+
+
+def _signature(index_type):
+    ro = dict(readonly=True)
+    f8_1ro = types.Array(types.float64, 1, "C", **ro)
+    return types.float64(
+        types.boolean,                                  # is_sparse
+        types.Array(types.float64, 2, "C", **ro),       # X (dense; (0, 0) if sparse)
+        f8_1ro,                                         # data (CSR)
+        types.Array(index_type, 1, "C", **ro),          # indices (CSR)
+        types.Array(index_type, 1, "C", **ro),          # indptr (CSR)
+        f8_1ro,                                         # y
+        f8_1ro,                                         # sw: s_i * n / Σs
+        types.Array(types.int64, 1, "C", **ro),         # order: rows of this epoch
+        SCALAR_FUNCTION,                                # loss kernel
+        types.float64[::1],                             # loss params (mutable: the kernel's type)
+        f8_1ro,                                         # hp: solver hyper-parameters
+        types.float64[::1],                             # w (in/out)
+        types.float64[::1],                             # aw: averaged weights (in/out)
+        types.float64[::1],                             # q: l1 penalty applied so far (in/out)
+        types.float64[::1],                             # sc: scalar state (in/out)
+    )
+
+
+@njit_cached([_signature(types.int32), _signature(types.int64)], nogil=True)
+def _sgd_epoch(is_sparse, X, data, indices, indptr, y, sw, order, kernel, loss_params,
+               hp, w, aw, q, sc):
+    """One SGD epoch over the rows ``order``; returns ``Σ sw_i L_i`` (pre-update losses).
+
+    ``w``, ``aw``, ``q`` and ``sc`` are updated in place.  On return the
+    weights are plain (no pending ``wscale``) and ``aw`` holds the plain
+    running average, so the caller may read or change them freely.
+    """
+    lr = int(hp[_HP_LR])
+    eta0 = hp[_HP_ETA0]
+    power_t = hp[_HP_POWER_T]
+    alpha = hp[_HP_ALPHA]
+    opt_init = hp[_HP_OPT_INIT]
+    l1 = hp[_HP_L1]
+    l2 = hp[_HP_L2]
+    fit_intercept = hp[_HP_FIT_INTERCEPT] != 0.0
+    decay = hp[_HP_DECAY]
+    avg_start = hp[_HP_AVG_START]  # 0: no averaging; else the t at which averaging starts
+    max_dloss = hp[_HP_MAX_DLOSS]
+    pf = int(hp[_HP_PREFETCH])
+
+    intercept = sc[_SC_INTERCEPT]
+    t = sc[_SC_T]
+    u = sc[_SC_U]
+    avg_intercept = sc[_SC_AVG_INTERCEPT]
+    eta = sc[_SC_ETA]
+
+    d = w.shape[0]
+    wscale = 1.0
+    # averaged weights are (aw + avg_a * w) / avg_b (Bottou's ASGD trick: O(nnz) per step)
+    avg_a = 0.0
+    avg_b = 1.0
+    sumloss = 0.0
+    n_clipped = 0
+    n_rows = order.shape[0]
+
+    for ii in range(n_rows):
+        i = order[ii]
+        # ---- prefetch the memory of upcoming rows (pure hints, no effect on results)
+        if pf > 0:
+            if ii + 2 * pf < n_rows:
+                r2 = order[ii + 2 * pf]
+                _prefetch(y, r2)
+                _prefetch(sw, r2)
+                if is_sparse:
+                    _prefetch(indptr, r2)
+            if ii + pf < n_rows:
+                r1 = order[ii + pf]
+                if is_sparse:
+                    for k in range(indptr[r1], indptr[r1 + 1], 8):
+                        _prefetch(data, k)
+                    for k in range(indptr[r1], indptr[r1 + 1], 16):
+                        _prefetch(indices, k)
+                else:
+                    for k in range(r1 * d, (r1 + 1) * d, 8):
+                        _prefetch(X, k)
+
+        if is_sparse:
+            start = indptr[i]
+            stop = indptr[i + 1]
+        else:
+            start = 0
+            stop = d
+
+        # ---- prediction
+        if is_sparse:
+            acc = 0.0
+            for k in range(start, stop):
+                acc += data[k] * w[indices[k]]
+        else:
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            j = 0
+            while j + 4 <= d:
+                a0 += X[i, j] * w[j]
+                a1 += X[i, j + 1] * w[j + 1]
+                a2 += X[i, j + 2] * w[j + 2]
+                a3 += X[i, j + 3] * w[j + 3]
+                j += 4
+            while j < d:
+                a0 += X[i, j] * w[j]
+                j += 1
+            acc = (a0 + a1) + (a2 + a3)
+        p = acc * wscale + intercept
+
+        # ---- step size
+        if lr == 1:
+            eta = 1.0 / (alpha * (opt_init + t - 1.0))
+        elif lr == 2:
+            eta = eta0 / t ** power_t
+
+        loss, dloss = kernel(y[i], p, loss_params)
+        s = sw[i]
+        sumloss += s * loss
+        if dloss < -max_dloss:
+            dloss = -max_dloss
+            n_clipped += 1
+        elif dloss > max_dloss:
+            dloss = max_dloss
+            n_clipped += 1
+        update = -eta * dloss * s
+
+        averaging = avg_start > 0.0 and t >= avg_start
+
+        # ---- l2 shrinkage: w <- (1 - eta*l2) w through the scale
+        if l2 > 0.0:
+            c = 1.0 - eta * l2
+            if c < 0.0:
+                c = 0.0
+            wscale *= c
+            if wscale < WSCALE_THRESHOLD:
+                if avg_start > 0.0:
+                    for j in range(d):
+                        aw[j] = (aw[j] + avg_a * w[j]) / avg_b
+                    avg_a = 0.0
+                    avg_b = 1.0
+                for j in range(d):
+                    w[j] *= wscale
+                wscale = 1.0
+
+        # ---- gradient step (and the matching correction of the average)
+        if update != 0.0:
+            c = update / wscale
+            if is_sparse:
+                if averaging:
+                    for k in range(start, stop):
+                        delta = c * data[k]
+                        j = indices[k]
+                        w[j] += delta
+                        aw[j] -= avg_a * delta
+                else:
+                    for k in range(start, stop):
+                        w[indices[k]] += c * data[k]
+            else:
+                if averaging:
+                    for j in range(d):
+                        delta = c * X[i, j]
+                        w[j] += delta
+                        aw[j] -= avg_a * delta
+                else:
+                    for j in range(d):
+                        w[j] += c * X[i, j]
+            if fit_intercept:
+                intercept += update * decay
+
+        # ---- l1: cumulative penalty with truncation at zero (Tsuruoka et al. 2009)
+        # (branch-free clipping: the signs of the weights are unpredictable)
+        if l1 > 0.0:
+            u += eta * l1
+            inv_wscale = 1.0 / wscale
+            for k in range(start, stop):
+                if is_sparse:
+                    j = indices[k]
+                else:
+                    j = k
+                z = w[j]
+                qj = q[j]
+                wz = z * wscale
+                pos = wz - (u + qj)
+                neg = wz + (u - qj)
+                pos = pos if pos > 0.0 else 0.0
+                neg = neg if neg < 0.0 else 0.0
+                nwz = pos if wz > 0.0 else (neg if wz < 0.0 else 0.0)
+                nz = nwz * inv_wscale
+                w[j] = nz
+                q[j] = qj + (nwz - wz)
+                if averaging:
+                    aw[j] -= avg_a * (nz - z)
+
+        # ---- running average of the iterates w_t (after all of step t's changes)
+        if averaging:
+            k_avg = t - avg_start + 1.0
+            mu = 1.0 / k_avg
+            if k_avg > 1.0:
+                avg_b /= 1.0 - mu
+            avg_a += mu * avg_b * wscale
+            avg_intercept += (intercept - avg_intercept) * mu
+
+        t += 1.0
+
+    # ---- flush the lazy representations
+    if avg_start > 0.0:
+        for j in range(d):
+            aw[j] = (aw[j] + avg_a * w[j]) / avg_b
+    if wscale != 1.0:
+        for j in range(d):
+            w[j] *= wscale
+
+    sc[_SC_INTERCEPT] = intercept
+    sc[_SC_T] = t
+    sc[_SC_U] = u
+    sc[_SC_AVG_INTERCEPT] = avg_intercept
+    sc[_SC_ETA] = eta
+    sc[_SC_N_CLIPPED] = n_clipped
+    return sumloss
+
+
+# ---------------------------------------------------------------- the driver
+@dataclass
+class SGDState:
+    """What :class:`SGDSolver` needs to continue training (``partial_fit``).
+
+    A plain, picklable container (numpy arrays and a numpy random generator).
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+        The plain SGD iterate (not averaged).
+    intercept : float
+        The plain SGD intercept.
+    t : float
+        Update counter, starting at 1 (drives the ``"optimal"`` and
+        ``"invscaling"`` schedules and averaging).
+    eta : float
+        Current step size (the ``"constant"`` / ``"adaptive"`` one, or the
+        last one used).
+    u : float
+        Cumulative l1 penalty per weight (Tsuruoka et al.).
+    q : ndarray of shape (n_features,) or None
+        l1 penalty actually applied to each weight (l1 / elastic-net only).
+    avg_coef : ndarray of shape (n_features,) or None
+        Averaged weights (ASGD), when averaging.
+    avg_intercept : float
+        Averaged intercept.
+    best : float
+        Best epoch score so far (for ``n_iter_no_change``).
+    no_improvement_count : int
+        Consecutive epochs without an improvement of ``tol``.
+    n_epochs : int
+        Epochs run so far.
+    rng : numpy.random.Generator or numpy.random.RandomState
+        Source of the shuffles.
+    """
+
+    coef: np.ndarray
+    intercept: float = 0.0
+    t: float = 1.0
+    eta: float = 0.01
+    u: float = 0.0
+    q: Optional[np.ndarray] = None
+    avg_coef: Optional[np.ndarray] = None
+    avg_intercept: float = 0.0
+    best: float = np.inf
+    no_improvement_count: int = 0
+    n_epochs: int = 0
+    rng: Any = field(default=None, repr=False)
+
+
+def _check_random_state(random_state):
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        return random_state
+    from sklearn.utils import check_random_state
+
+    return check_random_state(random_state)
+
+
+def _average_start(average):
+    """``average`` (False / True / int) -> the update count t at which averaging starts (0 = never)."""
+    if average is True:
+        return 1.0
+    if average is False or average is None:
+        return 0.0
+    average = int(average)
+    if average < 0:
+        raise ValueError(f"average must be a bool or a non-negative int, got {average}")
+    return float(average)  # 0 -> off, k -> from the k-th update, as scikit-learn
+
+
+class SGDSolver(Solver):
+    """Stochastic gradient descent, one numba kernel per epoch (scikit-learn's ``_plain_sgd``).
+
+    Works with any loss that has a per-sample numba ``kernel`` (sub-gradients
+    are fine, so non-smooth losses such as ``mean_absolute_error`` or
+    ``quantile`` work), with every penalty, on dense or CSR input, and
+    supports ``partial_fit`` through :class:`SGDState`.
+
+    Solver parameters (read from the ``params`` dict of :meth:`solve`, with
+    the defaults of ``SGDRegressor`` where they differ from the estimator's):
+
+    ``max_iter`` (1000), ``tol`` (1e-3; ``None`` disables the stopping rule),
+    ``n_iter_no_change`` (5), ``shuffle`` (True), ``random_state`` (None),
+    ``verbose`` (0), ``learning_rate`` (``"invscaling"``; or ``"constant"``,
+    ``"optimal"``, ``"adaptive"``), ``eta0`` (0.01), ``power_t`` (0.25),
+    ``average`` (False; True or an int ``k`` to average from the ``k``-th
+    update), ``early_stopping`` (False), ``validation_fraction`` (0.1),
+    ``intercept_decay`` (None: 0.01 for sparse input, 1 for dense, as
+    scikit-learn).
+
+    Stopping rule, as scikit-learn: training stops when the epoch's score
+    has not improved by ``tol`` for ``n_iter_no_change`` consecutive epochs
+    (with ``"adaptive"``, the step is first divided by 5 each time, until it
+    falls below 1e-6).  The score is the epoch's mean objective (the
+    weighted mean of the losses seen during the epoch plus ``alpha R(w)`` at
+    its end) or, with ``early_stopping``, the weighted loss on a held-out
+    ``validation_fraction`` of the samples.  A :class:`ConvergenceWarning`
+    is issued when ``max_iter`` epochs run out first.
+
+    Aggregate losses (RMSE, RMSLE: a root of a mean, not a mean) cannot be
+    minimised sample by sample; :meth:`check` refuses them.
+    """
+
+    name = "sgd"
+    stochastic = True
+    needs_kernel = True
+
+    def check(self, loss, penalty):
+        """Raise ``ValueError`` if SGD cannot minimise ``loss`` with ``penalty``.
+
+        Parameters
+        ----------
+        loss : Loss
+        penalty : {None, "l2", "l1", "elasticnet"}
+        """
+        if getattr(loss, "aggregate", None) is not None:
+            raise ValueError(
+                f"solver='sgd' cannot minimise {loss.name!r}: it is an aggregate loss (the root of "
+                "a weighted mean), not a sum over samples. Use solver='lbfgs' or 'subgradient'."
+            )
+        super().check(loss, penalty)
+
+    # ------------------------------------------------------------------ solve
+    def solve(self, problem, coef, intercept, params, state=None):
+        """Run SGD epochs on ``problem``.
+
+        Parameters
+        ----------
+        problem : Problem
+            ``X`` dense (float64) or CSR; the loss must have a numba kernel.
+        coef : ndarray of shape (n_features,)
+            Starting weights (copied).  Ignored when ``state`` is given: the
+            plain iterate stored in the state is used instead, because with
+            averaging the estimator's ``coef_`` is the averaged one.
+        intercept : float
+            Starting intercept (same remark).
+        params : dict
+            Solver parameters, see the class docstring.
+        state : SGDState or dict, optional
+            Given (an :class:`SGDState` from a previous call, or ``{}`` for a
+            first ``partial_fit``), exactly ONE epoch is run over all the
+            samples, continuing the schedule, the averaging and the l1
+            accumulators, with neither early stopping nor a
+            convergence check (``partial_fit`` semantics, as scikit-learn);
+            ``"adaptive"`` still divides its step after ``n_iter_no_change``
+            epochs without improvement.  ``params["partial_fit"] = True``
+            has the same effect with ``state=None``.
+
+        Returns
+        -------
+        SolverResult
+            ``coef`` / ``intercept`` are the averaged ones when averaging is
+            active; ``state`` is an :class:`SGDState`; ``history`` lists the
+            score of every epoch.
+
+        Raises
+        ------
+        DivergenceError
+            If the losses or the weights become non-finite.
+        """
+        self.check(problem.loss, problem.penalty)
+        partial = state is not None or bool(params.get("partial_fit", False))
+        max_iter = 1 if partial else int(params.get("max_iter", 1000))
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        tol = params.get("tol", 1e-3)
+        n_iter_no_change = int(params.get("n_iter_no_change", 5))
+        shuffle = bool(params.get("shuffle", True))
+        verbose = int(params.get("verbose", 0) or 0)
+        learning_rate = params.get("learning_rate", "invscaling")
+        eta0 = float(params.get("eta0", 0.01))
+        power_t = float(params.get("power_t", 0.25))
+        avg_start = _average_start(params.get("average", False))
+        early_stopping = bool(params.get("early_stopping", False)) and not partial
+        validation_fraction = float(params.get("validation_fraction", 0.1))
+
+        if learning_rate not in LEARNING_RATES:
+            raise ValueError(
+                f"learning_rate must be one of {sorted(LEARNING_RATES)}, got {learning_rate!r}"
+            )
+        if learning_rate != "optimal" and not eta0 > 0:
+            raise ValueError(f"eta0 must be > 0 with learning_rate={learning_rate!r}, got {eta0}")
+        alpha = float(problem.alpha)
+        if learning_rate == "optimal" and not alpha > 0:
+            raise ValueError(
+                "alpha must be > 0 with learning_rate='optimal' (the step is 1/(alpha (t0 + t))); "
+                "use another learning_rate."
+            )
+        if n_iter_no_change < 1:
+            raise ValueError(f"n_iter_no_change must be >= 1, got {n_iter_no_change}")
+
+        X = problem.X
+        is_sparse = sp.issparse(X)
+        n, d = X.shape
+        loss = problem.loss
+        kernel = type(loss).kernel
+        loss_params = loss._params_array()
+        y = np.ascontiguousarray(problem.y, dtype=np.float64)
+        sample_weight = problem.sample_weight
+        if sample_weight is None:
+            sample_weight = np.ones(n)
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+
+        # ---- representation handed to the kernel
+        if is_sparse:
+            X = X.tocsr() if X.format != "csr" else X
+            data = np.ascontiguousarray(X.data, dtype=np.float64)
+            idx_dtype = np.int32 if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32 else np.int64
+            indices = np.ascontiguousarray(X.indices, dtype=idx_dtype)
+            indptr = np.ascontiguousarray(X.indptr, dtype=idx_dtype)
+            X_dense = np.empty((0, 0))
+        else:
+            X_dense = np.ascontiguousarray(X, dtype=np.float64)
+            data = np.empty(0)
+            indices = indptr = np.empty(0, dtype=np.int32)
+        decay = params.get("intercept_decay", None)
+        if decay is None:
+            decay = SPARSE_INTERCEPT_DECAY if is_sparse else 1.0
+
+        # ---- state
+        if isinstance(state, SGDState):
+            st = state
+            if st.coef.shape != (d,):
+                raise ValueError(
+                    f"the SGD state has {st.coef.shape[0]} features, the data has {d}"
+                )
+            st.coef = np.array(st.coef, dtype=np.float64)  # never mutate the caller's copy
+        else:
+            st = SGDState(coef=np.array(coef, dtype=np.float64, copy=True).ravel(),
+                          intercept=float(intercept) if problem.fit_intercept else 0.0,
+                          eta=eta0)
+            if isinstance(state, dict):
+                for key, value in state.items():
+                    setattr(st, key, value)
+        if st.rng is None:
+            st.rng = _check_random_state(params.get("random_state", None))
+        if learning_rate == "constant" or (learning_rate == "adaptive" and st.n_epochs == 0):
+            st.eta = eta0
+        l1 = float(problem.l1_strength)
+        l2 = float(problem.l2_strength)
+        if l1 > 0 and st.q is None:
+            st.q = np.zeros(d)
+        q = st.q if l1 > 0 else np.empty(0)
+        if avg_start > 0:
+            st.avg_coef = np.zeros(d) if st.avg_coef is None else np.array(st.avg_coef, dtype=np.float64)
+            if st.t <= avg_start:
+                # the first averaged step overwrites the average; start from zero (see kernel)
+                st.avg_coef[:] = 0.0
+                st.avg_intercept = 0.0
+        aw = st.avg_coef if avg_start > 0 else np.empty(0)
+
+        # ---- validation split (seeded) for early stopping
+        rows = np.arange(n, dtype=np.int64)
+        val_rows = None
+        if early_stopping:
+            if not 0.0 < validation_fraction < 1.0:
+                raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+            n_val = int(math.ceil(validation_fraction * n))
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    f"validation_fraction={validation_fraction} leaves an empty training or "
+                    f"validation set with {n} samples; disable early_stopping or add samples."
+                )
+            perm = st.rng.permutation(n)
+            val_rows = np.sort(perm[:n_val])
+            rows = np.sort(perm[n_val:]).astype(np.int64)
+            X_val = X[val_rows]
+            y_val = y[val_rows]
+            sw_val = sample_weight[val_rows]
+            if sw_val.sum() <= 0:
+                raise ValueError("the validation set of early_stopping has zero total sample_weight")
+        sw_train_sum = float(sample_weight[rows].sum())
+        if not sw_train_sum > 0:
+            raise ValueError("sample_weight must have a positive sum")
+        # s_i * n / Σs over the training rows: the per-step weight of the mean objective
+        sw_eff = sample_weight * (rows.shape[0] / sw_train_sum)
+
+        # ---- hyper-parameters
+        opt_init = 0.0
+        if learning_rate == "optimal":
+            typw = math.sqrt(1.0 / math.sqrt(alpha))
+            _, g = kernel(1.0, -typw, loss_params)
+            initial_eta0 = typw / max(1.0, g)
+            opt_init = 1.0 / (initial_eta0 * alpha)
+        hp = np.zeros(_N_HP)
+        hp[_HP_LR] = LEARNING_RATES[learning_rate]
+        hp[_HP_ETA0] = eta0
+        hp[_HP_POWER_T] = power_t
+        hp[_HP_ALPHA] = alpha
+        hp[_HP_OPT_INIT] = opt_init
+        hp[_HP_L1] = l1
+        hp[_HP_L2] = l2
+        hp[_HP_FIT_INTERCEPT] = 1.0 if problem.fit_intercept else 0.0
+        hp[_HP_DECAY] = float(decay)
+        hp[_HP_AVG_START] = avg_start
+        hp[_HP_MAX_DLOSS] = MAX_DLOSS
+        hp[_HP_PREFETCH] = int(params.get("prefetch_distance", PREFETCH_DISTANCE))
+
+        sc = np.zeros(_N_SC)
+        sc[_SC_INTERCEPT] = st.intercept
+        sc[_SC_T] = st.t
+        sc[_SC_U] = st.u
+        sc[_SC_AVG_INTERCEPT] = st.avg_intercept
+        sc[_SC_ETA] = st.eta
+        w = st.coef
+        n_train = rows.shape[0]
+
+        def current():
+            if avg_start > 0 and sc[_SC_T] > avg_start:
+                return aw, float(sc[_SC_AVG_INTERCEPT])
+            return w, float(sc[_SC_INTERCEPT])
+
+        history = []
+        converged = False
+        t_start = time.time()
+        epoch = 0
+        order = rows.copy()
+        for epoch in range(1, max_iter + 1):
+            if verbose:
+                print(f"-- Epoch {st.n_epochs + 1}")
+            if shuffle:
+                # shuffle the rows afresh each epoch, so that k one-epoch calls
+                # (partial_fit) see the same permutations as one k-epoch fit
+                order[:] = rows
+                st.rng.shuffle(order)
+            sumloss = _sgd_epoch(is_sparse, X_dense, data, indices, indptr, y, sw_eff, order,
+                                 kernel, loss_params, hp, w, aw, q, sc)
+            st.n_epochs += 1
+            mean_loss = sumloss / n_train
+            finite = (math.isfinite(mean_loss) and math.isfinite(sc[_SC_INTERCEPT])
+                      and np.isfinite(w).all())
+            if not finite or sc[_SC_N_CLIPPED] > 0:
+                what = ("the loss or the coefficients became non-finite" if not finite else
+                        f"|dloss/dy_pred| exceeded {MAX_DLOSS:g} on {int(sc[_SC_N_CLIPPED])} samples")
+                raise DivergenceError(
+                    f"SGD diverged at epoch {st.n_epochs}: {what}. Use a smaller eta0 (now "
+                    f"{eta0:g}), scale the features (e.g. StandardScaler) and the target, or "
+                    f"another learning_rate than {learning_rate!r} (e.g. 'adaptive' or "
+                    "'invscaling'), or another solver."
+                )
+            cw, cb = current()
+            if early_stopping:
+                raw = raw_output(X_val, cw, cb)
+                score = float(loss.value_and_gradient(y_val, raw, sw_val)[0])
+            else:
+                score = mean_loss + penalty_value(problem, w)
+            history.append(score)
+            if verbose:
+                label = "Validation loss" if early_stopping else "Objective"
+                print(
+                    f"Norm: {np.linalg.norm(cw):.2f}, NNZs: {np.count_nonzero(cw)}, "
+                    f"Bias: {cb:.6f}, T: {int(sc[_SC_T]) - 1}, Avg. loss: {mean_loss:.6f}, "
+                    f"{label}: {score:.6f}"
+                )
+                print(f"Total training time: {time.time() - t_start:.2f} seconds.")
+            if tol is not None and score > st.best - float(tol):
+                st.no_improvement_count += 1
+            else:
+                st.no_improvement_count = 0
+            st.best = min(st.best, score)
+            if st.no_improvement_count >= n_iter_no_change:
+                if learning_rate == "adaptive" and sc[_SC_ETA] > 1e-6:
+                    sc[_SC_ETA] /= 5.0
+                    st.no_improvement_count = 0
+                    if verbose:
+                        print(f"Step size divided by 5: eta = {sc[_SC_ETA]:.3g}")
+                elif not partial:
+                    converged = True
+                    if verbose:
+                        print(f"Convergence after {epoch} epochs took "
+                              f"{time.time() - t_start:.2f} seconds")
+                    break
+
+        st.intercept = float(sc[_SC_INTERCEPT])
+        st.t = float(sc[_SC_T])
+        st.u = float(sc[_SC_U])
+        st.avg_intercept = float(sc[_SC_AVG_INTERCEPT])
+        st.eta = float(sc[_SC_ETA])
+        if avg_start > 0:
+            st.avg_coef = aw
+        if l1 > 0:
+            st.q = q
+        # best/no_improvement of an early-stopping fit do not carry over to partial_fit
+        if early_stopping:
+            st.best = np.inf
+            st.no_improvement_count = 0
+
+        if not partial and not converged and tol is not None:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider increasing "
+                "max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        cw, cb = current()
+        coef_out = np.array(cw, copy=True)
+        raw = raw_output(problem.X, coef_out, cb)
+        value = float(loss.value_and_gradient(y, raw, sample_weight)[0]) + penalty_value(problem, coef_out)
+        return SolverResult(coef=coef_out, intercept=cb, n_iter=epoch, converged=converged,
+                            objective=value, state=st, history=history)

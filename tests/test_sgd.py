@@ -1,0 +1,396 @@
+"""Tests of the SGD solver (sklearn_losses.solvers.sgd), on :class:`Problem` built directly."""
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_losses.exceptions import ConvergenceWarning, DivergenceError
+from sklearn_losses.losses import get_loss
+from sklearn_losses.solvers._base import Problem, objective
+from sklearn_losses.solvers.sgd import SGDSolver, SGDState
+
+
+def _problem(X, y, loss="mean_squared_error", penalty="l2", alpha=1e-4, l1_ratio=0.15,
+             sample_weight=None, fit_intercept=True, **loss_params):
+    n = X.shape[0]
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return Problem(X=X, y=np.asarray(y, dtype=float), sample_weight=sw,
+                   loss=get_loss(loss, **loss_params), penalty=penalty, alpha=alpha,
+                   l1_ratio=l1_ratio, fit_intercept=fit_intercept)
+
+
+def _solve(problem, **params):
+    params.setdefault("random_state", 0)
+    return SGDSolver().solve(problem, np.zeros(problem.n_features), 0.0, params)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    return np.ascontiguousarray(X), y
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(0)
+    n, d = 2000, 20
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + 3.0 + 0.5 * rng.standard_normal(n)
+    sw = rng.integers(1, 4, size=n).astype(float)
+    return X, y, sw
+
+
+# --------------------------------------------------------------- reference
+def _reference_sgd(X, y, sw, loss, order, *, eta0, lr, power_t, alpha, l1, l2, decay, avg_start,
+                   fit_intercept=True, epochs=1):
+    """Textbook per-sample SGD (no lazy scaling, no lazy averaging): what the kernel must equal."""
+    kernel = type(loss).kernel
+    lp = loss._params_array()
+    sparse = sp.issparse(X)
+    n, d = X.shape
+    sw_eff = sw * (n / sw.sum())
+    w = np.zeros(d)
+    b = 0.0
+    t = 1.0
+    u = 0.0
+    q = np.zeros(d)
+    aw = np.zeros(d)
+    ab = 0.0
+    opt_init = 0.0
+    if lr == "optimal":
+        typw = math.sqrt(1.0 / math.sqrt(alpha))
+        opt_init = 1.0 / (typw / max(1.0, kernel(1.0, -typw, lp)[1]) * alpha)
+    for _ in range(epochs):
+        for i in order:
+            if sparse:
+                cols = X.indices[X.indptr[i]:X.indptr[i + 1]]
+                vals = X.data[X.indptr[i]:X.indptr[i + 1]]
+            else:
+                cols = np.arange(d)
+                vals = X[i]
+            p = float(vals @ w[cols]) + b
+            if lr == "optimal":
+                eta = 1.0 / (alpha * (opt_init + t - 1.0))
+            else:
+                eta = eta0 / t ** power_t if lr == "invscaling" else eta0
+            _, g = kernel(y[i], p, lp)
+            g = min(max(g, -1e12), 1e12)
+            update = -eta * g * sw_eff[i]
+            if l2:
+                w *= max(0.0, 1.0 - eta * l2)
+            w[cols] += update * vals
+            if fit_intercept:
+                b += update * decay
+            if l1:
+                u += eta * l1
+                for j in cols:
+                    z = w[j]
+                    if z > 0:
+                        w[j] = max(0.0, z - (u + q[j]))
+                    elif z < 0:
+                        w[j] = min(0.0, z + (u - q[j]))
+                    q[j] += w[j] - z
+            if avg_start and t >= avg_start:
+                k = t - avg_start + 1
+                aw += (w - aw) / k
+                ab += (b - ab) / k
+            t += 1
+    if avg_start and t > avg_start:
+        return aw, ab
+    return w, b
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("penalty", [None, "l2", "l1", "elasticnet"])
+@pytest.mark.parametrize("average", [False, True, 17])
+def test_kernel_matches_textbook_sgd(sparse, penalty, average):
+    """The lazy tricks (wscale, ASGD, cumulative l1) change nothing but rounding."""
+    rng = np.random.default_rng(1)
+    n, d = 40, 6
+    X = rng.standard_normal((n, d))
+    X[rng.random((n, d)) < 0.4] = 0.0
+    y = X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
+    sw = rng.uniform(0.5, 2.0, n)
+    Xin = sp.csr_matrix(X) if sparse else X
+    alpha, l1_ratio = 0.05, 0.4
+    pr = _problem(Xin, y, "huber", penalty, alpha, l1_ratio, sample_weight=sw, delta=0.7)
+    for lr in ("invscaling", "optimal", "constant"):
+        res = _solve(pr, learning_rate=lr, eta0=0.05, max_iter=2, tol=None, shuffle=False,
+                     average=average)
+        ref_w, ref_b = _reference_sgd(
+            Xin, y, sw, pr.loss, np.arange(n), eta0=0.05, lr=lr, power_t=0.25, alpha=alpha,
+            l1=pr.l1_strength, l2=pr.l2_strength, decay=0.01 if sparse else 1.0,
+            avg_start={False: 0, True: 1}.get(average, average), epochs=2)
+        np.testing.assert_allclose(res.coef, ref_w, rtol=1e-9, atol=1e-12, err_msg=lr)
+        assert res.intercept == pytest.approx(ref_b, rel=1e-9, abs=1e-12)
+
+
+# --------------------------------------------------------------- optimum
+def test_l2_squared_reaches_ridge_optimum_diabetes(diabetes):
+    """Averaged SGD with a constant step converges in objective as O(1/T).
+
+    With ``alpha=0.1`` the objective is strongly convex with modulus >= 0.1 and
+    the 200 epochs (88k steps) leave an objective gap of a few 1e-6 (measured
+    2.6e-6); ``gap <= 1e-4`` then bounds ``‖w - w*‖ <= sqrt(2 gap / 0.1) < 0.045``,
+    and the observed coefficient error is ~2e-3, hence the 1e-2 tolerance.
+    """
+    X, y = diabetes
+    n, d = X.shape
+    alpha = 0.1
+    pr = _problem(X, y, "mean_squared_error", "l2", alpha)
+    # (1/n) Σ r² + alpha/2 ‖w‖²  ==  (2/n) [½ Σ r² + (alpha n / 4) ‖w‖²] ... Ridge: Σ r² + a ‖w‖²
+    ridge = Ridge(alpha=alpha * n / 2, solver="cholesky").fit(X, y)
+    f_opt = objective(pr, ridge.coef_, ridge.intercept_)[0]
+    res = _solve(pr, learning_rate="constant", eta0=0.002, average=True, max_iter=200, tol=None)
+    assert res.objective - f_opt < 1e-4
+    assert res.objective >= f_opt - 1e-12
+    np.testing.assert_allclose(res.coef, ridge.coef_, atol=1e-2)
+    assert res.intercept == pytest.approx(ridge.intercept_, abs=1e-2)
+    assert res.n_iter == 200 and not res.converged
+
+
+def test_l2_squared_reaches_ridge_optimum_weighted_synthetic(synthetic):
+    """Same on well-conditioned synthetic data with integer sample weights (Ridge alpha = alpha Σs / 2)."""
+    X, y, sw = synthetic
+    alpha = 0.01
+    pr = _problem(X, y, "mean_squared_error", "l2", alpha, sample_weight=sw)
+    ridge = Ridge(alpha=alpha * sw.sum() / 2, solver="cholesky").fit(X, y, sample_weight=sw)
+    f_opt = objective(pr, ridge.coef_, ridge.intercept_)[0]
+    res = _solve(pr, learning_rate="invscaling", eta0=0.01, average=True, max_iter=100, tol=None)
+    assert res.objective - f_opt < 1e-4 * f_opt
+    np.testing.assert_allclose(res.coef, ridge.coef_, atol=1e-2)
+    assert res.intercept == pytest.approx(ridge.intercept_, abs=1e-2)
+
+
+def test_huber_matches_scipy_minimize(synthetic):
+    X, y, _ = synthetic
+    rng = np.random.default_rng(3)
+    y = y.copy()
+    y[rng.random(y.shape[0]) < 0.05] += 30.0  # outliers
+    n, d = X.shape
+    alpha, delta = 0.01, 1.0
+
+    def f(theta):  # (1/n) Σ huber(x·w + b - y) + alpha/2 ‖w‖², written out
+        w, b = theta[:d], theta[d]
+        r = X @ w + b - y
+        a = np.abs(r)
+        quad = a <= delta
+        loss = np.where(quad, 0.5 * r * r, delta * (a - 0.5 * delta))
+        dl = np.where(quad, r, delta * np.sign(r))
+        value = loss.mean() + 0.5 * alpha * w @ w
+        grad = np.concatenate([X.T @ dl / n + alpha * w, [dl.mean()]])
+        return value, grad
+
+    opt = minimize(f, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
+    pr = _problem(X, y, "huber", "l2", alpha, delta=delta)
+    res = _solve(pr, learning_rate="invscaling", eta0=0.05, average=True, max_iter=100, tol=None)
+    assert res.objective == pytest.approx(f(np.append(res.coef, res.intercept))[0], rel=1e-10)
+    assert res.objective - opt.fun < 1e-4 * opt.fun
+    np.testing.assert_allclose(res.coef, opt.x[:d], atol=2e-2)
+    assert res.intercept == pytest.approx(opt.x[d], abs=2e-2)
+
+
+# --------------------------------------------------------------- input kinds
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_sparse_equals_dense_same_seed(synthetic, penalty):
+    X, y, _ = synthetic
+    X = X.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.5] = 0.0
+    params = dict(learning_rate="invscaling", eta0=0.01, max_iter=3, tol=None, average=True,
+                  intercept_decay=1.0)
+    dense = _solve(_problem(X, y, penalty=penalty, alpha=1e-3), **params)
+    sparse = _solve(_problem(sp.csr_matrix(X), y, penalty=penalty, alpha=1e-3), **params)
+    # l2: the same arithmetic up to rounding.  l1: the dense path truncates every
+    # weight at every step, the sparse one only the weights of the row's nonzeros
+    # (catching up later through the cumulative penalty, as scikit-learn): equal
+    # up to that timing.
+    rtol = 1e-9 if penalty == "l2" else 1e-5
+    np.testing.assert_allclose(sparse.coef, dense.coef, rtol=rtol, atol=1e-12)
+    assert sparse.intercept == pytest.approx(dense.intercept, rel=rtol)
+    # int64 indices, other sparse formats, and the default sparse intercept decay (0.01)
+    Xs = sp.csr_matrix(X)
+    Xs.indices = Xs.indices.astype(np.int64)
+    Xs.indptr = Xs.indptr.astype(np.int64)
+    again = _solve(_problem(Xs, y, penalty=penalty, alpha=1e-3), **params)
+    np.testing.assert_allclose(again.coef, sparse.coef, rtol=1e-12)
+    decayed = _solve(_problem(sp.csc_matrix(X), y, penalty=penalty, alpha=1e-3),
+                     **dict(params, intercept_decay=None))
+    assert np.all(np.isfinite(decayed.coef))
+    assert abs(decayed.intercept) < abs(dense.intercept)  # the intercept learns 100x slower
+
+
+def test_integer_sample_weight_equals_repeated_rows(synthetic):
+    X, y, sw = synthetic
+    sw = sw.astype(int)
+    Xr, yr = np.repeat(X, sw, axis=0), np.repeat(y, sw)
+    # ASGD from the first step needs a large enough step to forget the start quickly
+    params = dict(learning_rate="invscaling", eta0=0.05, average=True, max_iter=60, tol=None)
+    weighted_pr = _problem(X, y, "huber", "l2", 1e-3, sample_weight=sw, delta=1.0)
+    weighted = _solve(weighted_pr, **params)
+    repeated = _solve(_problem(Xr, yr, "huber", "l2", 1e-3, delta=1.0), **params)
+    # the two problems have the same objective function
+    f_rep = objective(weighted_pr, repeated.coef, repeated.intercept)[0]
+    assert weighted.objective == pytest.approx(f_rep, rel=1e-3)
+    np.testing.assert_allclose(weighted.coef, repeated.coef, atol=2e-2)
+
+
+def test_l1_gives_exact_zeros():
+    rng = np.random.default_rng(0)
+    n, d = 1000, 30
+    X = rng.standard_normal((n, d))
+    coef = np.zeros(d)
+    coef[:3] = [2.0, -1.5, 1.0]
+    y = X @ coef + 0.1 * rng.standard_normal(n)
+    for penalty in ("l1", "elasticnet"):
+        res = _solve(_problem(X, y, penalty=penalty, alpha=0.05, l1_ratio=0.9),
+                     learning_rate="invscaling", eta0=0.01, max_iter=30, tol=None)
+        assert np.all(res.coef[:3] != 0.0)
+        assert np.count_nonzero(res.coef[3:] == 0.0) >= 20, res.coef
+        assert np.sign(res.coef[:3]).tolist() == [1, -1, 1]
+
+
+def test_averaging_reduces_noise(synthetic):
+    X, y, _ = synthetic
+    pr = _problem(X, y, alpha=0.01)
+    ridge = Ridge(alpha=0.01 * X.shape[0] / 2, solver="cholesky").fit(X, y)
+    f_opt = objective(pr, ridge.coef_, ridge.intercept_)[0]
+    params = dict(learning_rate="constant", eta0=0.02, max_iter=20, tol=None)
+    plain = _solve(pr, **params)
+    avg = _solve(pr, average=True, **params)
+    late = _solve(pr, average=10 * X.shape[0], **params)  # starts after 10 epochs
+    assert avg.objective - f_opt < 0.2 * (plain.objective - f_opt)
+    assert late.objective - f_opt < 0.2 * (plain.objective - f_opt)
+    # the state keeps the plain iterate, the result the average
+    np.testing.assert_allclose(avg.state.coef, plain.coef)
+    assert not np.allclose(avg.coef, plain.coef)
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "optimal", "invscaling", "adaptive"])
+def test_each_learning_rate_runs(synthetic, learning_rate):
+    X, y, _ = synthetic
+    pr = _problem(X, y, "huber", "l2", 1e-2, delta=1.0)
+    res = _solve(pr, learning_rate=learning_rate, eta0=0.01, max_iter=200, tol=1e-4)
+    assert np.all(np.isfinite(res.coef))
+    zero = objective(pr, np.zeros(X.shape[1]), 0.0)[0]
+    assert res.objective < 0.2 * zero
+    assert res.converged and res.n_iter < 200
+    assert len(res.history) == res.n_iter
+
+
+def test_adaptive_divides_eta():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5))
+    y = X @ rng.standard_normal(5) + rng.standard_normal(300)
+    res = _solve(_problem(X, y), learning_rate="adaptive", eta0=0.05, max_iter=500, tol=1e-3,
+                 n_iter_no_change=2)
+    assert res.converged
+    assert res.state.eta < 1e-6  # divided by 5 until below 1e-6, then stopped
+
+
+# --------------------------------------------------------------- partial_fit
+@pytest.mark.parametrize("average", [False, True])
+def test_state_continuation_equals_full_run(synthetic, average):
+    X, y, sw = synthetic
+    pr = _problem(X, y, penalty="elasticnet", alpha=1e-3, sample_weight=sw)
+    params = dict(learning_rate="invscaling", eta0=0.01, tol=None, average=average,
+                  random_state=42)
+    full = SGDSolver().solve(pr, np.zeros(X.shape[1]), 0.0, dict(params, max_iter=4))
+    state = {}
+    coef, intercept = np.zeros(X.shape[1]), 0.0
+    for _ in range(4):
+        res = SGDSolver().solve(pr, coef, intercept, dict(params, max_iter=1000), state=state)
+        assert res.n_iter == 1  # partial_fit: exactly one epoch
+        coef, intercept, state = res.coef, res.intercept, res.state
+    assert isinstance(state, SGDState) and state.n_epochs == 4
+    assert state.t == 1 + 4 * X.shape[0]
+    np.testing.assert_allclose(coef, full.coef, rtol=1e-12)
+    assert intercept == pytest.approx(full.intercept, rel=1e-12)
+    # the state survives pickling and continues a full fit too
+    state2 = pickle.loads(pickle.dumps(full.state))
+    more = SGDSolver().solve(pr, full.coef, full.intercept, params, state=state2)
+    assert more.state.n_epochs == 5 and more.n_iter == 1
+    assert full.state.n_epochs == 4  # the caller's state arrays are not mutated
+    with pytest.raises(ValueError, match="features"):
+        SGDSolver().solve(_problem(X[:, :5], y), coef[:5], 0.0, params, state=more.state)
+
+
+def test_partial_fit_flag_without_state(synthetic):
+    X, y, _ = synthetic
+    res = _solve(_problem(X, y), partial_fit=True, max_iter=50, tol=1e-3)
+    assert res.n_iter == 1 and res.state.n_epochs == 1
+
+
+# --------------------------------------------------------------- stopping, failure
+def test_divergence_error_on_huge_eta0(synthetic):
+    X, y, _ = synthetic
+    with pytest.raises(DivergenceError, match="eta0"):
+        _solve(_problem(X * 100, y), learning_rate="constant", eta0=1e6, max_iter=20, tol=None)
+    # a loss with bounded dloss (never clipped): the weights overflow instead
+    with pytest.raises(DivergenceError, match="non-finite"):
+        _solve(_problem(X * 1e10, y, "huber", penalty=None, delta=1.0), learning_rate="constant",
+               eta0=1e300, max_iter=20, tol=None)
+
+
+def test_early_stopping_stops_early(synthetic):
+    X, y, _ = synthetic
+    pr = _problem(X, y)
+    res = _solve(pr, learning_rate="constant", eta0=0.005, max_iter=500, tol=1e-3,
+                 early_stopping=True, validation_fraction=0.2, n_iter_no_change=3)
+    assert res.converged and res.n_iter < 30
+    # the scores are validation losses: the held-out 20% are not trained on
+    same = _solve(pr, learning_rate="constant", eta0=0.005, max_iter=500, tol=1e-3,
+                  early_stopping=True, validation_fraction=0.2, n_iter_no_change=3)
+    assert same.history == res.history  # seeded split and shuffles
+    with pytest.raises(ValueError, match="validation_fraction"):
+        _solve(pr, early_stopping=True, validation_fraction=1.5)
+
+
+def test_tol_stopping_and_convergence_warning(synthetic):
+    X, y, _ = synthetic
+    pr = _problem(X, y)
+    res = _solve(pr, max_iter=1000, tol=1e-3)
+    assert res.converged and res.n_iter < 100
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        _solve(pr, max_iter=2, tol=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _solve(pr, max_iter=2, tol=None).n_iter == 2
+
+
+def test_aggregate_loss_refused():
+    with pytest.raises(ValueError, match="lbfgs"):
+        SGDSolver().check(get_loss("root_mean_squared_error"), "l2")
+    X = np.ones((5, 2))
+    with pytest.raises(ValueError, match="subgradient"):
+        _solve(_problem(X, np.ones(5), "root_mean_squared_error"))
+
+
+def test_invalid_params(synthetic):
+    X, y, _ = synthetic
+    pr = _problem(X, y)
+    with pytest.raises(ValueError, match="learning_rate"):
+        _solve(pr, learning_rate="bogus")
+    with pytest.raises(ValueError, match="alpha"):
+        _solve(_problem(X, y, penalty=None, alpha=0.0), learning_rate="optimal")
+
+
+def test_verbose_and_reproducible(synthetic, capsys):
+    X, y, _ = synthetic
+    pr = _problem(X, y, "mean_absolute_error", "l1", 1e-3, fit_intercept=False)
+    a = _solve(pr, max_iter=3, tol=None, verbose=1, random_state=7)
+    out = capsys.readouterr().out
+    assert out.count("-- Epoch") == 3 and "Norm:" in out and "Avg. loss" in out
+    b = _solve(pr, max_iter=3, tol=None, random_state=np.random.RandomState(7))
+    np.testing.assert_array_equal(a.coef, b.coef)
+    assert a.intercept == b.intercept == 0.0
+    c = _solve(pr, max_iter=3, tol=None, random_state=8)
+    assert not np.array_equal(a.coef, c.coef)
