@@ -242,23 +242,28 @@ class _Checker:
                     t_lo = max(t_lo, np.max(t[~pos], initial=-np.inf))
         return t_lo, t_hi
 
-    def directions(self, k_random=2):
-        """Unit directions: random Gaussian, all-positive, all-negative, one coordinate, all ones."""
-        g = self.rng.standard_normal(self.shape)
-        out = [_unit(self.rng.standard_normal(self.shape)) for _ in range(k_random)]
-        out.append(_unit(np.abs(g)))
-        out.append(-_unit(np.abs(self.rng.standard_normal(self.shape))))
-        e = np.zeros(self.shape)
-        e.flat[self.rng.integers(e.size)] = self.rng.choice([-1.0, 1.0])
-        out.append(e)
-        out.append(_unit(np.ones(self.shape)))
-        return out
+    def directions(self):
+        """Six unit directions: random Gaussian, all-positive, one coordinate,
+        all-negative, all ones (shifts every entry), random Gaussian."""
+        shape, rng = self.shape, self.rng
+        e = np.zeros(shape)
+        e.flat[rng.integers(e.size)] = rng.choice([-1.0, 1.0])
+        return [
+            _unit(rng.standard_normal(shape)),
+            _unit(np.abs(rng.standard_normal(shape))),
+            e,
+            -_unit(np.abs(rng.standard_normal(shape))),
+            _unit(np.ones(shape)),
+            _unit(rng.standard_normal(shape)),
+        ]
 
-    def bases(self, n_random=2, scales=(0.3, 1.0)):
+    def bases(self, n_random):
+        """The anchors, plus ``n_random`` random points near them."""
         out = [self.into_domain(a) for a in self.anchors]
-        for a in self.anchors:
-            for s in scales[:n_random]:
-                out.append(self.into_domain(a + s * self.rng.standard_normal(self.shape)))
+        for m in range(n_random):
+            a = self.anchors[m % len(self.anchors)]
+            s = (0.3, 1.0)[m % 2]
+            out.append(self.into_domain(a + s * self.rng.standard_normal(self.shape)))
         return out
 
     # ---------------------------------------------------------- line scans
@@ -266,7 +271,7 @@ class _Checker:
         t_lo, t_hi = self.t_range(a, d, -3.0, 3.0)
         if not t_hi - t_lo > 1e-3:
             return
-        t = np.linspace(t_lo, t_hi, 41)
+        t = np.linspace(t_lo, t_hi, 31)
         f = np.array([self.F(a + ti * d) for ti in t])
         if np.sum(np.isfinite(f)) < 3:
             return
@@ -453,39 +458,46 @@ class _Checker:
                     f"the loss is not finite at anchor {i} (check _probe: y_true and the anchors "
                     f"must be valid inputs of the loss)"
                 )
+        # The budget (about 1500 evaluations) is shared between the anchors.
+        n_a = len(anchors)
+        k = min(6, max(3, 18 // n_a))
+        each = lambda total: max(1, -(-total // n_a))  # noqa: E731  (ceil(total / n_a))
         # 1. lines through the anchors (grid convexity, kinks, jumps)
         dirs_all = []
         for i, a in enumerate(anchors):
-            dirs = self.directions(k_random=2 if len(anchors) < 4 else 1)
+            types = self.directions()
+            dirs = [types[(i * k + m) % len(types)] for m in range(k)]
             dirs_all.append(dirs)
             for j, d in enumerate(dirs):
                 self.scan_line(a, d, f"line {j} through anchor {i}")
         # 2. local derivative tests at anchors and random points
-        for i, v in enumerate(self.bases()):
-            for u in self.directions(k_random=1)[:3] + [_unit(rng.standard_normal(self.shape))]:
-                self.local_tests(v, u, f"point {i}", is_anchor=i < len(anchors))
+        for i, v in enumerate(self.bases(n_random=min(4, n_a))):
+            for u in self.directions()[:3]:
+                self.local_tests(v, u, f"point {i}", is_anchor=i < n_a)
         # 3. random pairs, moderate range: convexity and strict convexity
+        spreads = (0.1, 0.5, 1.0)
         for i, a in enumerate(anchors):
-            for s in (0.1, 0.5, 1.0):
-                for _ in range(4):
-                    p = self.into_domain(a + s * rng.standard_normal(self.shape))
-                    q = self.into_domain(a + s * rng.standard_normal(self.shape))
-                    self.pair(p, q, f"pair near anchor {i} (spread {s})", strict=True)
-            # rays leaving the anchor and segments in single coordinates
+            for m in range(each(30)):
+                s = spreads[m % 3]
+                p = self.into_domain(a + s * rng.standard_normal(self.shape))
+                q = self.into_domain(a + s * rng.standard_normal(self.shape))
+                self.pair(p, q, f"pair near anchor {i} (spread {s})", strict=True)
+            # rays leaving the anchor (a linear piece shows up here)
             for d in dirs_all[i]:
                 t_lo, t_hi = self.t_range(a, d, -2.0, 2.0)
-                for sgn, (lo_, hi_) in ((1, (max(t_lo, 0.0), t_hi)), (-1, (t_lo, min(t_hi, 0.0)))):
+                for lo_, hi_ in ((max(t_lo, 0.0), t_hi), (t_lo, min(t_hi, 0.0))):
                     if hi_ - lo_ > 0.2:
                         t1, t2 = np.sort(rng.uniform(lo_, hi_, 2))
                         if t2 - t1 > 0.05:
                             self.pair(a + t1 * d, a + t2 * d, f"ray from anchor {i}", strict=True)
         # 4. random pairs far apart: convexity only
+        spreads = (3.0, 30.0, 1e3, 1e5)
         for i, a in enumerate(anchors):
-            for s in (3.0, 30.0, 1e3, 1e5):
-                for _ in range(3):
-                    p = self.into_domain(a + s * rng.standard_normal(self.shape))
-                    q = self.into_domain(a + s * rng.standard_normal(self.shape))
-                    self.pair(p, q, f"far pair around anchor {i} (spread {s:g})", strict=False)
+            for m in range(each(24)):
+                s = spreads[m % 4]
+                p = self.into_domain(a + s * rng.standard_normal(self.shape))
+                q = self.into_domain(a + s * rng.standard_normal(self.shape))
+                self.pair(p, q, f"far pair around anchor {i} (spread {s:g})", strict=False)
             for d in dirs_all[i][:3]:
                 t_lo, t_hi = self.t_range(a, d, -1e5, 1e5)
                 if t_hi - t_lo > 1.0:
