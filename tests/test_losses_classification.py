@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import expit, logsumexp, rel_entr, softmax, xlogy
+from scipy.special import expit, logsumexp, rel_entr, softmax
 from sklearn.base import clone
 from sklearn.metrics import hinge_loss, log_loss, zero_one_loss
 
