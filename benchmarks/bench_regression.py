@@ -42,14 +42,16 @@ ALPHA = 1e-4
 ETA0 = 0.01
 
 
-def _median_time(fn, repeats):
-    times = []
+def _median_times(fns, repeats):
+    """Median wall time of each function; the functions alternate (fair under a noisy load)."""
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, ts in zip(fns, times):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def _dense_data(n, d, seed=0):
@@ -101,9 +103,8 @@ def _sgd_pair(X, y, ours_loss, sk_loss, eta_factor, epochs, repeats, penalty="l2
 
     # warm-up (numba cache load, page faults)
     solver.solve(problem, np.zeros(d), 0.0, dict(params, max_iter=1))
-    ours_t = _median_time(ours, repeats) / epochs
-    sk_t = _median_time(theirs, repeats) / epochs
-    return ours_t, sk_t
+    ours_t, sk_t = _median_times([ours, theirs], repeats)
+    return ours_t / epochs, sk_t / epochs
 
 
 def bench_sgd_dense(quick=False):

@@ -25,7 +25,6 @@ step shrinks ``w`` by the penalty as in scikit-learn.
 """
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -36,7 +35,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..exceptions import ConvergenceWarning, DivergenceError
+from ..exceptions import DivergenceError
 from .._numba import SCALAR_FUNCTION, njit_cached
 from ._base import PENALTY_CODES, Solver, SolverResult, penalty_value, raw_output
 
@@ -406,8 +405,11 @@ class SGDSolver(Solver):
     falls below 1e-6).  The score is the epoch's mean objective (the
     weighted mean of the losses seen during the epoch plus ``alpha R(w)`` at
     its end) or, with ``early_stopping``, the weighted loss on a held-out
-    ``validation_fraction`` of the samples.  A :class:`ConvergenceWarning`
-    is issued when ``max_iter`` epochs run out first.
+    ``validation_fraction`` of the samples.  ``SolverResult.converged`` is
+    False when ``max_iter`` epochs ran out first (the estimator then issues
+    the :class:`~sklearn.exceptions.ConvergenceWarning`); with ``tol=None``
+    there is no stopping rule and it is True, so no warning follows (as
+    scikit-learn).
 
     Aggregate losses (RMSE, RMSLE: a root of a mean, not a mean) cannot be
     minimised sample by sample; :meth:`check` refuses them.
@@ -697,12 +699,8 @@ class SGDSolver(Solver):
             st.best = np.inf
             st.no_improvement_count = 0
 
-        if not partial and not converged and tol is not None:
-            warnings.warn(
-                "Maximum number of iteration reached before convergence. Consider increasing "
-                "max_iter to improve the fit.",
-                ConvergenceWarning,
-            )
+        if tol is None and not partial:
+            converged = True  # no stopping rule asked for: max_iter epochs is completion
         cw, cb = current()
         coef_out = np.array(cw, copy=True)
         raw = raw_output(problem.X, coef_out, cb)
