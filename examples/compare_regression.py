@@ -49,6 +49,7 @@ import warnings
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor, LinearRegression
 from sklearn.model_selection import KFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -77,7 +78,7 @@ def print_table(rows, columns, title=None):
         print(f"\n{title}")
     cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(row.get(c), (int, float)) for row in rows) for c in columns]
+    numeric = [all(isinstance(row.get(c), (int, float, type(None))) for row in rows) for c in columns]
     line = "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(columns, widths, numeric))
     print(line)
     print("-" * len(line))
@@ -139,25 +140,30 @@ def make_model(regressor):
 
 def evaluate(model, X, y_train, y_eval, cv):
     """Cross-validate on ``y_train``; score held-out folds against ``y_eval``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence warnings are reported via n_iter_ in the library
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
         res = cross_validate(
             model, X, y_train, cv=cv, scoring={"r2": "r2"}, return_estimator=True,
             return_indices=True, error_score="raise",
         )
-    mae, rmse, solvers = [], [], set()
+    n_unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    mae, rmse, solvers, iters = [], [], set(), []
     for est, test in zip(res["estimator"], res["indices"]["test"]):
         err = est.predict(X[test]) - y_eval[test]
         mae.append(np.mean(np.abs(err)))
         rmse.append(np.sqrt(np.mean(err ** 2)))
         final = est.regressor_[-1]
         solvers.add(getattr(final, "solver_", "-"))
+        if hasattr(final, "n_iter_"):
+            iters.append(int(np.max(final.n_iter_)))
     return {
         "MAE": float(np.mean(mae)),
         "RMSE": float(np.mean(rmse)),
         "MAE sd": float(np.std(mae)),
         "fit s": float(np.mean(res["fit_time"])),
         "solver": "/".join(sorted(solvers)),
+        "iters": int(np.max(iters)) if iters else None,
+        "converged": "yes" if n_unconverged == 0 else f"no ({n_unconverged}/{len(mae)} folds)",
     }
 
 
@@ -282,10 +288,11 @@ def regression_section(args):
 
     rows.sort(key=lambda r: r["MAE"])
     print_table(
-        rows, ["loss", "MAE", "MAE sd", "RMSE", "fit s", "solver", "props"],
+        rows, ["loss", "MAE", "MAE sd", "RMSE", "fit s", "solver", "iters", "converged", "props"],
         title=f"Held-out error on clean targets (units of y), mean over {n_splits} folds, sorted by MAE\n"
               "('MAE sd' = std of MAE across folds, 'fit s' = mean fit time per fold in seconds,\n"
-              " 'solver' = solver_ chosen by solver='auto', 'props' = the loss's declared properties)",
+              " 'solver' = solver_ chosen by solver='auto', 'iters' = largest n_iter_ over the folds,\n"
+              " 'converged' = no ConvergenceWarning, 'props' = the loss's declared properties)",
     )
     if failures:
         print("\nFAILED:")
