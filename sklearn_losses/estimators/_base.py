@@ -121,6 +121,16 @@ class BaseLossEstimator(BaseEstimator):
             penalty, alpha = lp, la
         return penalty, alpha, l1_ratio
 
+    def _supports_partial_fit(self):
+        """partial_fit exists when SGD can minimise the loss (per-sample, not aggregate)."""
+        if self.solver not in ("auto", "sgd"):
+            return False
+        try:
+            loss = self._resolve_loss()
+        except (ValueError, TypeError):
+            return True  # let partial_fit raise the informative error
+        return loss.aggregate is None and getattr(type(loss), "kernel", None) is not None
+
     def _solver_params(self):
         return {k: getattr(self, k) for k in COMMON_PARAMS}
 

@@ -1,6 +1,7 @@
 """LossRegressor: any regression loss of the catalogue, linear or kernel model."""
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils.metaestimators import available_if
 
 from ._base import COMMON_PARAMS, BaseLossEstimator
 
@@ -160,6 +161,7 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(lambda est: est._supports_partial_fit())
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of SGD over ``(X, y)``, continuing from the previous call.
 

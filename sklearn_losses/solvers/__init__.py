@@ -5,17 +5,13 @@
 from ._base import Problem, Solver, SolverResult, objective, PENALTY_CODES, solver_properties
 from .closed_form import ClosedFormSolver
 from .lbfgs import LBFGSSolver
-try:
-    from .sgd import SGDSolver
-except Exception:  # TEMPORARY while sgd.py is being written
-    SGDSolver = None
+from .sgd import SGDSolver
 from .subgradient import SubgradientSolver
 from .derivative_free import DerivativeFreeSolver
 
 SOLVERS = {
     s.name: s
-    for s in (ClosedFormSolver(), LBFGSSolver(), SGDSolver() if SGDSolver else ClosedFormSolver(),
-              SubgradientSolver(), DerivativeFreeSolver())
+    for s in (ClosedFormSolver(), LBFGSSolver(), SGDSolver(), SubgradientSolver(), DerivativeFreeSolver())
 }
 
 __all__ = ["Problem", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver", "select_solver"]

@@ -5,7 +5,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..exceptions import PracticalityWarning
-from ._base import Solver, SolverResult, objective, raw_output
+from ._base import Solver, SolverResult, objective
 
 __all__ = ["DerivativeFreeSolver"]
 

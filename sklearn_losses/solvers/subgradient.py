@@ -33,7 +33,7 @@ class SubgradientSolver(Solver):
        The best iterate is returned (subgradient steps are not monotone).
 
     Stops when the best objective improved by less than
-    ``1e-2 · tol · max(1, |f_best|)`` over the last 1000 steps, or after
+    ``1e-2 · tol · max(1, |f_best|)`` over the last 500 steps, or after
     ``10 · max_iter`` steps. Needs only a continuous
     loss; on a non-convex one it is a heuristic.
     """
@@ -42,7 +42,7 @@ class SubgradientSolver(Solver):
     requires = frozenset({"CONT"})
     grow = 1.1
     shrink = 0.98
-    window = 1000
+    window = 500
 
     def solve(self, problem, coef, intercept, params, state=None):
         max_iter = int(params.get("max_iter", 1000))

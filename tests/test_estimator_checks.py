@@ -1,0 +1,33 @@
+"""scikit-learn's estimator checks over a spread of losses, solvers and both models."""
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_losses import LossRegressor
+
+# solvers that are not exact to 1e-7 (stochastic, subgradient) or kernel fits whose
+# feature map depends on the training rows cannot pass the strict weight-equivalence checks
+_APPROX = {
+    "check_sample_weight_equivalence_on_dense_data": "approximate (iterative) solver: equal only to a tolerance",
+    "check_sample_weight_equivalence_on_sparse_data": "approximate (iterative) solver: equal only to a tolerance",
+}
+
+ESTIMATORS = [
+    LossRegressor(),  # closed form
+    LossRegressor("huber"),  # lbfgs
+    LossRegressor("mean_absolute_error"),  # subgradient
+    LossRegressor("huber", solver="sgd", random_state=0),
+    LossRegressor("log_cosh", model="kernel", kernel_approximation="nystroem", n_components=30,
+                  random_state=0),
+    LossRegressor(model="kernel", kernel="poly", degree=2),
+    LossRegressor("root_mean_squared_error"),
+]
+
+
+def _expected_failures(est):
+    if est.solver == "sgd" or est.loss in ("mean_absolute_error", "quantile") or est.model == "kernel":
+        return _APPROX
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
