@@ -400,6 +400,14 @@ class LassoLoss(_RegressionLoss):
     ----------
     alpha : float, default=1.0
         Strength of the l1 penalty (≥ 0).
+
+    Notes
+    -----
+    Properties (as a function of ``y_pred``, verified numerically): those of
+    the MSE, ``CONT, DIFF, CONVEX, S-CONV``. Properties quoted for the lasso
+    describe the penalised objective in the weights ``w``: convex, but not
+    differentiable where a weight is 0 (and not strictly convex when
+    features are collinear).
     """
 
     name = "lasso"
@@ -438,6 +446,13 @@ class RidgeLoss(_RegressionLoss):
     ----------
     alpha : float, default=1.0
         Strength of the penalty (≥ 0).
+
+    Notes
+    -----
+    Properties (as a function of ``y_pred``, verified numerically): those of
+    the MSE, ``CONT, DIFF, CONVEX, S-CONV``. In the weights ``w`` the
+    penalised objective is differentiable and, for ``alpha > 0``, strictly
+    convex (hence the closed form).
     """
 
     name = "ridge"
