@@ -241,7 +241,7 @@ class Loss(BaseEstimator):
             raise ValueError("sample_weight must be non-negative with a positive sum")
         return sw
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight):
+    def value_and_gradient(self, y_true, y_pred, sample_weight, **kwargs):
         """Objective data term and its gradient w.r.t. ``y_pred``, for solvers.
 
         Computes ``(1/Σs) Σ s_i ℓ_i`` (its square root for aggregate losses)

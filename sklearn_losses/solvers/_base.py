@@ -55,6 +55,18 @@ class Problem:
     alpha: float = 1e-4
     l1_ratio: float = 0.15
     fit_intercept: bool = True
+    #: extra keyword arguments of ``loss.value_and_gradient`` (e.g. ``group=`` for ranking)
+    loss_kwargs: Optional[dict] = None
+    #: number of model outputs: 1 (coef of shape (d,)) or K (coef of shape (d, K))
+    n_outputs: int = 1
+
+    @property
+    def coef_shape(self):
+        return (self.X.shape[1],) if self.n_outputs == 1 else (self.X.shape[1], self.n_outputs)
+
+    @property
+    def intercept_shape(self):
+        return () if self.n_outputs == 1 else (self.n_outputs,)
 
     @property
     def n_samples(self):
@@ -94,7 +106,7 @@ class SolverResult:
 
 def penalty_value(problem, coef):
     """``alpha * R(w)`` for the problem's penalty."""
-    return problem.l2_strength * 0.5 * float(coef @ coef) + problem.l1_strength * float(np.abs(coef).sum())
+    return problem.l2_strength * 0.5 * float(np.vdot(coef, coef)) + problem.l1_strength * float(np.abs(coef).sum())
 
 
 def raw_output(X, coef, intercept):
@@ -102,7 +114,10 @@ def raw_output(X, coef, intercept):
     out = X @ coef
     if sp.issparse(out):
         out = out.toarray()
-    return np.asarray(out, dtype=np.float64).ravel() + intercept
+    out = np.asarray(out, dtype=np.float64)
+    if np.ndim(coef) == 1:
+        out = out.ravel()
+    return out + intercept
 
 
 def objective(problem, coef, intercept, smooth_only=False):
@@ -111,8 +126,8 @@ def objective(problem, coef, intercept, smooth_only=False):
     Parameters
     ----------
     problem : Problem
-    coef : ndarray of shape (n_features,)
-    intercept : float
+    coef : ndarray of shape (n_features,) or (n_features, n_outputs)
+    intercept : float or ndarray of shape (n_outputs,)
     smooth_only : bool, default=False
         If True, leave out the l1 part of the penalty (for solvers that
         handle it themselves) from both value and gradient.
@@ -120,19 +135,24 @@ def objective(problem, coef, intercept, smooth_only=False):
     Returns
     -------
     value : float
-    grad_coef : ndarray of shape (n_features,)
+    grad_coef : ndarray, shape of ``coef``
         A subgradient where the objective is not differentiable
         (``sign(w)`` with 0 at 0 for the l1 part).
-    grad_intercept : float
+    grad_intercept : float or ndarray of shape (n_outputs,)
         0 when the problem has no intercept.
     """
     raw = raw_output(problem.X, coef, intercept)
-    value, g = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight)
-    grad_coef = np.asarray(problem.X.T @ g).ravel()
-    grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
+    value, g = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight,
+                                               **(problem.loss_kwargs or {}))
+    grad_coef = np.asarray(problem.X.T @ g)
+    if np.ndim(coef) == 1:
+        grad_coef = grad_coef.ravel()
+        grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
+    else:
+        grad_intercept = g.sum(axis=0) if problem.fit_intercept else np.zeros(g.shape[1])
     l2 = problem.l2_strength
     if l2:
-        value += 0.5 * l2 * float(coef @ coef)
+        value += 0.5 * l2 * float(np.vdot(coef, coef))
         grad_coef = grad_coef + l2 * coef
     l1 = problem.l1_strength
     if l1 and not smooth_only:

@@ -14,7 +14,8 @@ class LBFGSSolver(Solver):
     differentiable term under the root). The l1 and elastic-net penalties are
     handled exactly by the split ``w = w⁺ − w⁻`` with ``w⁺, w⁻ ≥ 0`` (bound
     constraints), on which ``‖w‖₁ = Σ(w⁺ + w⁻)`` is linear, so the objective
-    stays smooth.
+    stays smooth. Works for single- and multi-output models (``coef`` of
+    shape ``(d,)`` or ``(d, K)``).
 
     Stops when the largest entry of the projected gradient has shrunk below
     ``1e-2 * tol`` times its value at the start (a rule that does not depend
@@ -25,42 +26,54 @@ class LBFGSSolver(Solver):
     requires = frozenset({"DIFF"})
 
     def solve(self, problem, coef, intercept, params, state=None):
-        d = problem.n_features
+        coef = np.asarray(coef, dtype=np.float64)
+        cshape = coef.shape
+        p = coef.size
+        bshape = np.shape(intercept)
+        nb = int(np.prod(bshape)) if bshape else 1
         l1 = problem.l1_strength
         fit_b = problem.fit_intercept
         max_iter = int(params.get("max_iter", 1000))
         tol = params.get("tol", 1e-4) or 0.0
+        free = (None, None) if fit_b else (0, 0)
+        b0 = np.ravel(intercept) if fit_b else np.zeros(nb)
+
+        def pack_b(b):
+            return float(b[0]) if not bshape else b.reshape(bshape)
 
         if l1 > 0:
-            x0 = np.concatenate([np.maximum(coef, 0), np.maximum(-coef, 0), [intercept]])
-            bounds = [(0, None)] * (2 * d) + [(None, None) if fit_b else (0, 0)]
+            flat = coef.ravel()
+            x0 = np.concatenate([np.maximum(flat, 0), np.maximum(-flat, 0), b0])
+            bounds = [(0, None)] * (2 * p) + [free] * nb
 
             def unpack(x):
-                return x[:d] - x[d : 2 * d], x[-1]
+                return (x[:p] - x[p : 2 * p]).reshape(cshape), pack_b(x[2 * p :])
 
             def fun(x):
                 w, b = unpack(x)
                 value, gw, gb = objective(problem, w, b, smooth_only=True)
-                value += l1 * float(x[: 2 * d].sum())
-                return value, np.concatenate([gw + l1, -gw + l1, [gb]])
+                value += l1 * float(x[: 2 * p].sum())
+                gw = np.ravel(gw)
+                return value, np.concatenate([gw + l1, -gw + l1, np.ravel(gb)])
 
         else:
-            x0 = np.concatenate([coef, [intercept]])
-            bounds = None if fit_b else [(None, None)] * d + [(0, 0)]
+            x0 = np.concatenate([coef.ravel(), b0])
+            bounds = None if fit_b else [(None, None)] * p + [free] * nb
 
             def unpack(x):
-                return x[:d], x[-1]
+                return x[:p].reshape(cshape), pack_b(x[p:])
 
             def fun(x):
-                value, gw, gb = objective(problem, x[:d], x[-1])
-                return value, np.concatenate([gw, [gb]])
+                w, b = unpack(x)
+                value, gw, gb = objective(problem, w, b)
+                return value, np.concatenate([np.ravel(gw), np.ravel(gb)])
 
         # scale-free stopping rule: the projected gradient must shrink by
         # 1e-2 * tol relative to the start (an absolute gtol depends on the
         # units of X and y)
         g0 = fun(x0)[1]
-        if bounds is not None:
-            g0 = g0[:-1] if not fit_b else g0
+        if not fit_b:
+            g0 = g0[: g0.size - nb]
         gtol = 1e-2 * tol * max(float(np.abs(g0).max()) if g0.size else 0.0, 1e-12)
         res = minimize(
             fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
@@ -71,6 +84,6 @@ class LBFGSSolver(Solver):
         if params.get("verbose", 0):
             print(f"[lbfgs] {res.nit} iterations, objective {res.fun:.6g}: {res.message}")
         return SolverResult(
-            coef=np.array(w), intercept=float(b), n_iter=max(int(res.nit), 1),
+            coef=np.array(w), intercept=b, n_iter=max(int(res.nit), 1),
             converged=bool(res.status == 0), objective=float(res.fun),
         )

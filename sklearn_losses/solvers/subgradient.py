@@ -50,14 +50,16 @@ class SubgradientSolver(Solver):
         verbose = params.get("verbose", 0)
         fit_b = problem.fit_intercept
         w = np.array(coef, dtype=np.float64)
-        b = float(intercept) if fit_b else 0.0
+        b = np.array(intercept, dtype=np.float64) if fit_b else np.zeros(np.shape(intercept))
         if not np.any(w):
             warm = LBFGSSolver().solve(problem, w, b, {"max_iter": min(max_iter, 500), "tol": 1e-12})
             if np.isfinite(warm.objective):
                 w, b = warm.coef, (warm.intercept if fit_b else 0.0)
         D = _inverse_variances(problem.X, problem.sample_weight)
+        if w.ndim == 2:
+            D = D[:, None]
         f, gw, gb = objective(problem, w, b)
-        best = (f, w.copy(), b)
+        best = (f, w.copy(), np.copy(b))
         delta = max(0.05 * abs(f), 1e-12)
         floor = 1e-12 * max(1.0, abs(f))
         checkpoint = f
@@ -65,7 +67,7 @@ class SubgradientSolver(Solver):
         it = 0
         for it in range(1, 10 * max_iter + 1):
             dg = D * gw
-            gnorm2 = float(gw @ dg) + gb * gb
+            gnorm2 = float(np.vdot(gw, dg)) + float(np.vdot(gb, gb))
             if gnorm2 == 0.0:  # 0 is a subgradient: optimal
                 converged = True
                 break
@@ -79,7 +81,7 @@ class SubgradientSolver(Solver):
                 break
             delta = delta * self.grow if f <= level else max(delta * self.shrink, floor)
             if f < best[0]:
-                best = (f, w.copy(), b)
+                best = (f, w.copy(), np.copy(b))
             if it % self.window == 0:
                 if checkpoint - best[0] <= 1e-2 * tol * max(1.0, abs(best[0])):
                     converged = True
@@ -89,7 +91,8 @@ class SubgradientSolver(Solver):
                 print(f"[subgradient] step {it}: best objective {best[0]:.10g}, level gap {delta:.3g}")
         if verbose:
             print(f"[subgradient] {it} steps, best objective {best[0]:.10g}")
-        return SolverResult(coef=best[1], intercept=best[2], n_iter=max(it, 1),
+        b_best = float(best[2]) if np.ndim(best[2]) == 0 else best[2]
+        return SolverResult(coef=best[1], intercept=b_best, n_iter=max(it, 1),
                             converged=converged, objective=best[0])
 
 
