@@ -6,3 +6,5 @@ from .regularizers import *  # noqa: F401,F403
 from . import classification, energy  # noqa: F401,E402  (register the catalogue)
 from .classification import *  # noqa: F401,F403,E402
 from .energy import *  # noqa: F401,F403,E402
+from . import ranking  # noqa: F401,E402  (register the catalogue)
+from .ranking import *  # noqa: F401,F403,E402

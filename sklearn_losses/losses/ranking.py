@@ -1,0 +1,1164 @@
+r"""Ranking and embedding losses (survey section 7).
+
+Two kinds of input, both documented in ``API.md`` §1 and ``LOSSES.md`` §6:
+
+**Query-based learning to rank** (``ranknet``, ``pairwise_ranking``,
+``listwise_softmax``, ``lambda_loss``): ``y_true`` holds relevance grades,
+``y_pred`` the scores ``(n,)`` and ``group=`` the query id of each sample
+(any hashable values, any order; a query need not be contiguous;
+``group=None`` makes all samples one query). Pairs ``(i, j)`` with
+``grade_i > grade_j`` and lists are formed *within* queries only, by compiled
+numba kernels. A very large query can be sub-sampled: ``max_pairs_per_query``
+draws that many pairs uniformly (with replacement) among the query's pairs
+and scales them so that the expected loss equals the full loss.
+
+**Embedding (metric) learning** (``pairwise_ranking`` as the contrastive
+loss, ``triplet``, ``nt_xent``): the inputs are distances or embeddings of
+tuples (see each class).
+
+Coupled losses (``LOSSES.md`` §0.2). A query loss is a function of all the
+scores of the query, so per-sample values are *shares*:
+
+* ``loss.loss`` returns :math:`\ell_i = n_q c_i` where the shares
+  :math:`c_i` of the query's items sum to the query loss :math:`L_q` (a pair's
+  loss is split half and half between its two items; a listwise term
+  :math:`-P_y(j)\log P_s(j)` belongs to item ``j``). The mean of ``loss.loss``
+  over a query is therefore :math:`L_q`, and ``loss(y, s, group=g)`` is
+  :math:`\sum_q n_q L_q / n`: queries weigh by their size; pass
+  ``sample_weight = 1 / n_q`` to weigh them equally.
+* ``loss.gradient`` returns :math:`\partial (\sum_k \ell_k) / \partial s_i`,
+  the gradient of the total with respect to each score (LambdaMART's
+  :math:`\lambda_i`).
+* ``sample_weight`` weighs a pair by the mean of its two items' weights and a
+  listwise term by its item's weight; ``loss(y, s, sample_weight, group=g)``
+  equals :math:`\sum_i s_i \ell_i / \sum_i s_i`, and
+  ``value_and_gradient`` differentiates exactly that.
+
+>>> import numpy as np
+>>> import sklearn_losses as skl
+>>> y = np.array([2, 0, 1, 1, 0])
+>>> s = np.array([0.5, 0.1, -0.2, 0.3, 0.0])
+>>> g = np.array([7, 7, 3, 7, 3])          # two queries, not contiguous
+>>> round(skl.get_loss("ranknet")(y, s, group=g), 6)
+1.863325
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .._numba import njit_cached
+from ._base import Loss, _as_float_array, register_loss
+from ._math import sigmoid as _nb_sigmoid, softplus as _nb_softplus
+
+__all__ = [
+    "RankNetLoss", "PairwiseRankingLoss", "ListwiseSoftmaxLoss", "LambdaLoss", "TripletLoss",
+    "NTXentLoss", "QueryIndex", "query_index",
+]
+
+_P_SMOOTH_CONVEX_LIP = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX"})
+_P_CONVEX_LIP = frozenset({"CONT", "L-CONT", "CONVEX"})
+
+
+# =====================================================================
+# numba kernels (cached; no closures, no jitclasses)
+# =====================================================================
+@njit_cached
+def _count_query_pairs(y, order, offsets):
+    """Number of pairs ``grade_i > grade_j`` in each query."""
+    nq = offsets.shape[0] - 1
+    out = np.zeros(nq, dtype=np.int64)
+    for q in range(nq):
+        a = offsets[q]
+        b = offsets[q + 1]
+        m = b - a
+        if m < 2:
+            continue
+        vals = np.empty(m)
+        for u in range(m):
+            vals[u] = y[order[a + u]]
+        vals.sort()
+        same = 0
+        run = 1
+        for u in range(1, m):
+            if vals[u] == vals[u - 1]:
+                run += 1
+            else:
+                same += run * (run - 1) // 2
+                run = 1
+        same += run * (run - 1) // 2
+        out[q] = m * (m - 1) // 2 - same
+    return out
+
+
+@njit_cached
+def _make_pairs(y, order, offsets, max_pairs, seed):
+    """All within-query pairs ``(i, j)`` with ``y[i] > y[j]``, or a uniform sample of them.
+
+    Returns ``(pi, pj, pw)``: ``pw`` is 1 for an enumerated pair and
+    ``P_q / m_q`` for a query whose ``P_q`` pairs were sub-sampled to
+    ``m_q = max_pairs`` draws (so the expected loss is unchanged).
+    """
+    np.random.seed(seed)
+    nq = offsets.shape[0] - 1
+    counts = _count_query_pairs(y, order, offsets)
+    take = np.empty(nq, dtype=np.int64)
+    total = 0
+    for q in range(nq):
+        m = counts[q]
+        if max_pairs > 0 and m > max_pairs:
+            m = max_pairs
+        take[q] = m
+        total += m
+    pi = np.empty(total, dtype=np.int64)
+    pj = np.empty(total, dtype=np.int64)
+    pw = np.empty(total)
+    pos = 0
+    for q in range(nq):
+        a = offsets[q]
+        b = offsets[q + 1]
+        if take[q] == 0:
+            continue
+        if take[q] == counts[q]:
+            for u in range(a, b):
+                i = order[u]
+                for v in range(a, b):
+                    j = order[v]
+                    if y[i] > y[j]:
+                        pi[pos] = i
+                        pj[pos] = j
+                        pw[pos] = 1.0
+                        pos += 1
+            continue
+        # uniform sampling among the P_q pairs: sort by grade; the item at sorted
+        # position p is the better item of ``lower[p]`` pairs (the items of lower grade)
+        m = b - a
+        idx = np.empty(m, dtype=np.int64)
+        vals = np.empty(m)
+        for u in range(m):
+            idx[u] = order[a + u]
+            vals[u] = y[idx[u]]
+        srt = np.argsort(vals, kind="mergesort")
+        lower = np.empty(m, dtype=np.int64)
+        cum = np.empty(m, dtype=np.int64)
+        start = 0
+        acc = 0
+        for p in range(m):
+            if p > 0 and vals[srt[p]] != vals[srt[p - 1]]:
+                start = p
+            lower[p] = start
+            acc += start
+            cum[p] = acc
+        factor = counts[q] / take[q]
+        for t in range(take[q]):
+            r = np.random.randint(0, acc)
+            p = np.searchsorted(cum, r, side="right")
+            jpos = np.random.randint(0, lower[p])
+            pi[pos] = idx[srt[p]]
+            pj[pos] = idx[srt[jpos]]
+            pw[pos] = factor
+            pos += 1
+    return pi, pj, pw
+
+
+@njit_cached
+def _pair_loss_grad(s, w, pi, pj, pw, nq, kind, param, out_l, out_g):
+    """Pairwise losses on score differences, accumulated as shares and gradients.
+
+    ``kind`` 0: ``softplus(-param·(s_i − s_j))`` (RankNet, param = sigma);
+    ``kind`` 1: ``max(0, param − (s_i − s_j))`` (RankSVM hinge, param = margin).
+    ``out_l[i]`` receives ``n_q ·`` half of each of its pairs' losses (unweighted);
+    ``out_g[i]`` the derivative of ``Σ_k w_k out_l[k]`` w.r.t. ``s_i``.
+    """
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        d = s[i] - s[j]
+        if kind == 0:
+            z = -param * d
+            lo = _nb_softplus(z)
+            dl = -param * _nb_sigmoid(z)
+        else:
+            u = param - d
+            if u > 0.0:
+                lo = u
+                dl = -1.0
+            else:
+                lo = 0.0
+                dl = 0.0
+        c = pw[p] * nq[i]
+        half = 0.5 * c * lo
+        out_l[i] += half
+        out_l[j] += half
+        g = c * 0.5 * (w[i] + w[j]) * dl
+        out_g[i] += g
+        out_g[j] -= g
+
+
+@njit_cached
+def _discount(r, k):
+    if k > 0 and r > k:
+        return 0.0
+    return 1.0 / math.log2(1.0 + r)
+
+
+@njit_cached
+def _gain(rel, exponential):
+    if exponential:
+        return 2.0 ** rel - 1.0
+    return rel
+
+
+@njit_cached
+def _lambda_weights(y, s, order, offsets, qidx, pi, pj, k, exponential, out_w):
+    """``|ΔNDCG_ij|`` of every pair, positions from the scores ``s`` (stable, ties by index)."""
+    n = y.shape[0]
+    nq = offsets.shape[0] - 1
+    rank = np.empty(n, dtype=np.int64)
+    idcg = np.zeros(nq)
+    for q in range(nq):
+        a = offsets[q]
+        b = offsets[q + 1]
+        m = b - a
+        idx = order[a:b]
+        neg = np.empty(m)
+        gains = np.empty(m)
+        for u in range(m):
+            neg[u] = -s[idx[u]]
+            gains[u] = -_gain(y[idx[u]], exponential)
+        o = np.argsort(neg, kind="mergesort")
+        for r in range(m):
+            rank[idx[o[r]]] = r + 1
+        gains.sort()  # ascending of -gain = descending gain
+        acc = 0.0
+        for r in range(m):
+            acc += -gains[r] * _discount(r + 1, k)
+        idcg[q] = acc
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        z = idcg[qidx[i]]
+        if z <= 0.0:
+            out_w[p] = 0.0
+            continue
+        dg = abs(_gain(y[i], exponential) - _gain(y[j], exponential))
+        dd = abs(_discount(rank[i], k) - _discount(rank[j], k))
+        out_w[p] = dg * dd / z
+
+
+@njit_cached
+def _listwise_loss_grad(y, s, w, order, offsets, normalized, out_l, out_g):
+    """ListNet top-one cross-entropy per query: shares ``-n_q P_y(j) log P_s(j)`` and gradients."""
+    nq = offsets.shape[0] - 1
+    for q in range(nq):
+        a = offsets[q]
+        b = offsets[q + 1]
+        m = b - a
+        idx = order[a:b]
+        py = np.empty(m)
+        if normalized:
+            tot = 0.0
+            for u in range(m):
+                tot += y[idx[u]]
+            if tot <= 0.0:
+                for u in range(m):
+                    out_l[idx[u]] = 0.0
+                    out_g[idx[u]] = 0.0
+                continue
+            for u in range(m):
+                py[u] = y[idx[u]] / tot
+        else:
+            mx = -np.inf
+            for u in range(m):
+                mx = max(mx, y[idx[u]])
+            tot = 0.0
+            for u in range(m):
+                py[u] = math.exp(y[idx[u]] - mx)
+                tot += py[u]
+            for u in range(m):
+                py[u] /= tot
+        mx = -np.inf
+        for u in range(m):
+            mx = max(mx, s[idx[u]])
+        tot = 0.0
+        for u in range(m):
+            tot += math.exp(s[idx[u]] - mx)
+        lse = mx + math.log(tot)
+        wy = 0.0
+        for u in range(m):
+            wy += w[idx[u]] * py[u]
+        for u in range(m):
+            i = idx[u]
+            ls = s[i] - lse
+            out_l[i] = -m * py[u] * ls
+            out_g[i] = m * (wy * math.exp(ls) - w[i] * py[u])
+
+
+@njit_cached
+def _contrastive_emb(Z, w, ia, ib, flag, margin, out_l, out_g):
+    """Contrastive loss of embedding pairs (rows ``ia``, ``ib`` of ``Z``); ``out_g`` += weighted gradient."""
+    d = Z.shape[1]
+    for p in range(ia.shape[0]):
+        a = ia[p]
+        b = ib[p]
+        D2 = 0.0
+        for c in range(d):
+            t = Z[a, c] - Z[b, c]
+            D2 += t * t
+        D = math.sqrt(D2)
+        if flag[p] > 0.5:
+            out_l[p] = 0.5 * D2
+            coef = 1.0
+        else:
+            h = margin - D
+            if h > 0.0:
+                out_l[p] = 0.5 * h * h
+                coef = -h / D if D > 0.0 else 0.0
+            else:
+                out_l[p] = 0.0
+                coef = 0.0
+        if coef != 0.0:
+            coef *= w[p]
+            for c in range(d):
+                t = coef * (Z[a, c] - Z[b, c])
+                out_g[a, c] += t
+                out_g[b, c] -= t
+
+
+@njit_cached
+def _triplet_emb(Z, w, ia, ip, ineg, margin, squared, out_l, out_g):
+    """Triplet margin loss of rows ``(ia, ip, ineg)`` of ``Z``; ``out_g`` += weighted gradient."""
+    d = Z.shape[1]
+    for p in range(ia.shape[0]):
+        a = ia[p]
+        b = ip[p]
+        c_ = ineg[p]
+        dap2 = 0.0
+        dan2 = 0.0
+        for c in range(d):
+            t = Z[a, c] - Z[b, c]
+            dap2 += t * t
+            t = Z[a, c] - Z[c_, c]
+            dan2 += t * t
+        if squared:
+            dap = dap2
+            dan = dan2
+        else:
+            dap = math.sqrt(dap2)
+            dan = math.sqrt(dan2)
+        v = dap - dan + margin
+        if v <= 0.0:
+            out_l[p] = 0.0
+            continue
+        out_l[p] = v
+        if squared:
+            cp = 2.0 * w[p]
+            cn = 2.0 * w[p]
+        else:
+            cp = w[p] / dap if dap > 0.0 else 0.0
+            cn = w[p] / dan if dan > 0.0 else 0.0
+        for c in range(d):
+            tp = cp * (Z[a, c] - Z[b, c])
+            tn = cn * (Z[a, c] - Z[c_, c])
+            out_g[a, c] += tp - tn
+            out_g[b, c] -= tp
+            out_g[c_, c] += tn
+
+
+# =====================================================================
+# query bookkeeping
+# =====================================================================
+class QueryIndex:
+    """Queries of a sample set, sorted once: what the kernels iterate over.
+
+    Attributes
+    ----------
+    qidx : ndarray of int64, shape (n,)
+        Query number of each sample (``0 .. n_queries − 1``, in the sorted order of the ids).
+    order : ndarray of int64, shape (n,)
+        Sample indices grouped by query (stable: ascending index within a query).
+    offsets : ndarray of int64, shape (n_queries + 1,)
+        ``order[offsets[q]:offsets[q + 1]]`` are the samples of query ``q``.
+    sizes : ndarray of float64, shape (n,)
+        ``n_q`` of each sample's query.
+    ids : ndarray
+        The distinct query ids, sorted.
+    """
+
+    def __init__(self, group, n):
+        if group is None:
+            inv = np.zeros(n, dtype=np.int64)
+            ids = np.array([0])
+        else:
+            group = np.asarray(group)
+            if group.ndim != 1 or group.shape[0] != n:
+                raise ValueError(f"group must have shape ({n},) (one query id per sample), got {group.shape}")
+            if group.dtype.kind == "f" and not np.all(np.isfinite(group)):
+                raise ValueError("group contains NaN or infinity.")
+            ids, inv = np.unique(group, return_inverse=True)
+            inv = inv.astype(np.int64).ravel()
+        counts = np.bincount(inv, minlength=len(ids))
+        self.ids = ids
+        self.qidx = inv
+        self.order = np.argsort(inv, kind="stable").astype(np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.sizes = counts[inv].astype(np.float64)
+        self.n_queries = len(ids)
+        self._pairs = {}
+
+    def pairs(self, y, max_pairs=None, seed=0):
+        """``(pi, pj, pw)`` of :func:`_make_pairs`, cached per (max_pairs, seed)."""
+        key = (0 if max_pairs is None else int(max_pairs), int(seed))
+        if key not in self._pairs:
+            self._pairs[key] = _make_pairs(y, self.order, self.offsets, key[0], key[1])
+        return self._pairs[key]
+
+
+def query_index(group, n):
+    """Build a :class:`QueryIndex` (``group=None``: one query)."""
+    return QueryIndex(group, n)
+
+
+def _check_positive(self, name, value, strict=True, allow_none=False):
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value > 0 if strict else value >= 0)
+    if not ok:
+        raise ValueError(f"{self.name}: {name} must be a {'positive' if strict else 'non-negative'} "
+                         f"finite number, got {value!r}")
+    return float(value)
+
+
+# =====================================================================
+# query losses
+# =====================================================================
+class _QueryLoss(Loss):
+    """Base of the query-based losses: ``loss(y, s, sample_weight=None, group=None)``."""
+
+    task = "ranking"
+    #: the loss supports ``LossRanker.fit(X, y, group=...)``
+    query_mode = True
+    #: the loss supports ``LossRanker.fit(X, y)`` embedding learning
+    embedding_mode = False
+
+    @property
+    def query_properties(self):
+        """Properties of the query-mode loss as a function of the scores (solver choice)."""
+        return self.properties
+
+    def _validate_params(self):
+        mp = getattr(self, "max_pairs_per_query", None)
+        if mp is not None and (not isinstance(mp, numbers.Integral) or isinstance(mp, bool) or mp < 1):
+            raise ValueError(f"{self.name}: max_pairs_per_query must be None or a positive integer, got {mp!r}")
+        rs = getattr(self, "random_state", 0)
+        if not isinstance(rs, numbers.Integral) or isinstance(rs, bool) or rs < 0:
+            raise ValueError(f"{self.name}: random_state must be a non-negative integer, got {rs!r}")
+
+    def _params_array(self):
+        self._validate_params()
+        return np.zeros(1)
+
+    def _check_scores(self, y_true, y_pred):
+        y_true = _as_float_array(y_true, "y_true")
+        y_pred = _as_float_array(y_pred, "y_pred")
+        if y_pred.ndim == 2 and y_pred.shape[1] == 1:
+            y_pred = y_pred.ravel()
+        if y_true.ndim == 2 and y_true.shape[1] == 1:
+            y_true = y_true.ravel()
+        if y_pred.ndim != 1 or y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{self.name}: y_true (relevance grades) and y_pred (scores) must both have shape "
+                f"(n_samples,), got {y_true.shape} and {y_pred.shape}"
+            )
+        return y_true, y_pred
+
+    def _index(self, y, group, index):
+        if index is not None:
+            return index
+        return QueryIndex(group, y.shape[0])
+
+    def _compute(self, y, s, w, index, **kwargs):
+        """Per-sample shares and ``∂(Σ w_i ℓ_i)/∂s`` (override)."""
+        raise NotImplementedError
+
+    # public API -------------------------------------------------------
+    def loss(self, y_true, y_pred, group=None):
+        """Per-sample shares ``ℓ_i = n_q c_i`` (their mean over a query is the query loss)."""
+        y, s = self._check_scores(y_true, y_pred)
+        return self._compute(y, s, np.ones_like(s), self._index(y, group, None))[0]
+
+    def gradient(self, y_true, y_pred, group=None):
+        """``∂(Σ_k ℓ_k)/∂s_i``: the gradient of the total loss w.r.t. each score."""
+        y, s = self._check_scores(y_true, y_pred)
+        return self._compute(y, s, np.ones_like(s), self._index(y, group, None))[1]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        """``Σ s_i ℓ_i / Σ s_i``, a float (the size-weighted mean of the query losses by default)."""
+        y, s = self._check_scores(y_true, y_pred)
+        sw = self._check_sample_weight(sample_weight, s.shape[0])
+        per = self._compute(y, s, sw, self._index(y, group, None))[0]
+        return float(np.dot(sw, per) / sw.sum())
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, **kwargs):
+        """``Σ s_i ℓ_i / Σ s_i`` and its gradient w.r.t. the scores, for full-batch solvers.
+
+        ``index`` (a :class:`QueryIndex`) may be passed instead of ``group`` to
+        reuse the sorted queries and pairs across calls.
+        """
+        y, s = self._check_scores(y_true, y_pred)
+        sw = np.ascontiguousarray(sample_weight, dtype=np.float64)
+        per, g = self._compute(y, s, sw, self._index(y, group, index), **kwargs)
+        total = sw.sum()
+        return float(np.dot(sw, per) / total), g / total
+
+    # checker hook -----------------------------------------------------
+    def _probe(self, rng):
+        # two interleaved queries (ids 5 and 2, not contiguous) and a singleton query 9
+        y = np.array([2.0, 0.0, 1.0, 3.0, 0.0, 1.0, 2.0, 0.0, 1.0])
+        g = np.array([5, 2, 5, 2, 5, 2, 5, 2, 9])
+        ranked = np.array([1.5, -0.4, 0.2, 1.1, -1.0, 0.3, 0.9, -0.2, 0.0])
+        ties = np.array([0.5, 0.5, 0.5, 0.0, 0.5, 0.0, -0.5, 0.0, 0.0])
+        wrong = -ranked
+        return y, [ranked, ties, wrong], {"group": g}
+
+
+class _PairwiseQueryLoss(_QueryLoss):
+    _kind = 0
+
+    def _pair_param(self):
+        raise NotImplementedError
+
+    def _pairs(self, y, index):
+        return index.pairs(y, self.max_pairs_per_query, self.random_state)
+
+    def _compute(self, y, s, w, index, pair_weights=None, **kwargs):
+        self._validate_params()
+        pi, pj, pw = self._pairs(y, index)
+        if pair_weights is not None:
+            pw = pw * pair_weights
+        out_l = np.zeros(s.shape[0])
+        out_g = np.zeros(s.shape[0])
+        _pair_loss_grad(s, w, pi, pj, pw, index.sizes, self._kind, self._pair_param(), out_l, out_g)
+        return out_l, out_g
+
+
+@register_loss
+class RankNetLoss(_PairwiseQueryLoss):
+    r"""RankNet pairwise logistic loss (Burges et al. 2005; Burges 2010; survey sections 7.1 and 7.4.1).
+
+    For every pair of a query with :math:`\mathrm{rel}_i > \mathrm{rel}_j`:
+
+    .. math:: L_q = \sum_{(i,j)\in P_q} \log\bigl(1 + e^{-\sigma (s_i - s_j)}\bigr)
+
+    (Burges' cost with :math:`S_{ij} = 1`; pairs with equal grades contribute
+    nothing), computed as ``softplus(-σ(s_i − s_j))``. Per-sample values and
+    gradients follow the coupled-loss semantics of the module docstring.
+
+    **When to use:** the standard smooth, convex pairwise surrogate: a linear
+    RankNet is logistic regression without intercept on the difference
+    vectors :math:`x_i - x_j` (same objective, same coefficients), fast to fit
+    with L-BFGS. It ignores *where* in the list a pair sits; ``lambda_loss``
+    adds that.
+
+    **Survey vs original:** the survey discusses pairwise ranking through
+    margin losses (7.1) and names the logistic pairwise loss as LambdaLoss's
+    base (7.4.1); this is Burges' RankNet cost with the probability target
+    :math:`\bar P_{ij} = 1`.
+
+    **Properties** (in the scores): CONT, DIFF, L-CONT, CONVEX; not strictly
+    convex (flat along :math:`s + c\mathbf 1`).
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        Steepness :math:`\sigma` of the logistic.
+    max_pairs_per_query : int or None, default=None
+        Sample that many pairs (uniformly, with replacement, reweighted) from a
+        query with more pairs; None enumerates every pair.
+    random_state : int, default=0
+        Seed of that sampling.
+    """
+
+    name = "ranknet"
+    family = "probabilistic"
+    properties = _P_SMOOTH_CONVEX_LIP
+    survey_section = "7.1"
+    _kind = 0
+
+    def __init__(self, sigma=1.0, max_pairs_per_query=None, random_state=0):
+        self.sigma = sigma
+        self.max_pairs_per_query = max_pairs_per_query
+        self.random_state = random_state
+
+    def _pair_param(self):
+        return _check_positive(self, "sigma", self.sigma)
+
+
+@register_loss
+class LambdaLoss(_PairwiseQueryLoss):
+    r"""LambdaRank / LambdaLoss: |ΔNDCG|-weighted pairwise logistic loss (Burges 2010; Wang et al. 2018; survey section 7.4.1).
+
+    .. math:: L_q = \sum_{(i,j)\in P_q} |\Delta\mathrm{NDCG}_{ij}|\,
+        \log\bigl(1 + e^{-\sigma(s_i - s_j)}\bigr),\qquad
+        |\Delta\mathrm{NDCG}_{ij}| = \frac{|G_i - G_j|\,|D(r_i) - D(r_j)|}{\mathrm{IDCG}_q}
+
+    with gains :math:`G = 2^{\mathrm{rel}} - 1` (``gain="exponential"``) or
+    :math:`G = \mathrm{rel}` (``"linear"``, the gain of
+    ``sklearn.metrics.ndcg_score``), discount :math:`D(r) = 1/\log_2(1 + r)`
+    (0 beyond ``k`` when ``k`` is set: NDCG@k), and positions :math:`r_i`
+    **recomputed from the current scores** (sorted descending, stable, ties by
+    sample index). Queries with IDCG = 0 contribute 0. ``base="hinge"``
+    replaces the logistic by :math:`\max(0, 1 - (s_i - s_j))`.
+
+    The gradient is the LambdaRank :math:`\lambda`: the weights are treated as
+    constants, :math:`\lambda_{ij} = -\sigma |\Delta\mathrm{NDCG}_{ij}|\,
+    \sigma_{\text{logistic}}(-\sigma(s_i - s_j))` to :math:`s_i` and its
+    opposite to :math:`s_j`. ``value_and_gradient(..., weight_scores=s0)``
+    freezes the positions at the scores ``s0`` instead: a smooth convex
+    surrogate, which is what ``LossRanker`` minimises, re-freezing the
+    weights from the new ranking after each solve (LambdaLoss's EM-style
+    alternation).
+
+    **When to use:** when the metric is NDCG (@k): errors near the top of the
+    list cost more than errors at the bottom. The loss LightGBM's and
+    XGBoost's ``lambdarank`` objectives optimise with trees.
+
+    **Survey vs original:** the survey calls LambdaLoss continuous and
+    differentiable; that holds only with the weights frozen. Recomputed from
+    the scores, the weights jump whenever two scores cross, so the value is
+    discontinuous (declared properties: none). Wang et al. write
+    :math:`\log_2` (a constant factor 1/ln 2) and derive the weight from an EM
+    bound; this is their "LambdaRank loss" instance.
+
+    Parameters
+    ----------
+    sigma : float, default=1.0
+    k : int or None, default=None
+        Truncation: NDCG@k weights (pairs both below position k weigh 0).
+    gain : {"exponential", "linear"}, default="exponential"
+    base : {"logistic", "hinge"}, default="logistic"
+    max_pairs_per_query : int or None, default=None
+    random_state : int, default=0
+    """
+
+    name = "lambda_loss"
+    family = "probabilistic"
+    properties = frozenset()
+    survey_section = "7.4.1"
+
+    #: properties with the |ΔNDCG| weights frozen (what the solver minimises)
+    frozen_properties = _P_SMOOTH_CONVEX_LIP
+
+    def __init__(self, sigma=1.0, k=None, gain="exponential", base="logistic", max_pairs_per_query=None,
+                 random_state=0):
+        self.sigma = sigma
+        self.k = k
+        self.gain = gain
+        self.base = base
+        self.max_pairs_per_query = max_pairs_per_query
+        self.random_state = random_state
+
+    @property
+    def query_properties(self):
+        return self.frozen_properties if self.base == "logistic" else _P_CONVEX_LIP
+
+    def _validate_params(self):
+        super()._validate_params()
+        _check_positive(self, "sigma", self.sigma)
+        if self.k is not None and (not isinstance(self.k, numbers.Integral) or isinstance(self.k, bool)
+                                   or self.k < 1):
+            raise ValueError(f"lambda_loss: k must be None or a positive integer, got {self.k!r}")
+        if self.gain not in ("exponential", "linear"):
+            raise ValueError(f"lambda_loss: gain must be 'exponential' or 'linear', got {self.gain!r}")
+        if self.base not in ("logistic", "hinge"):
+            raise ValueError(f"lambda_loss: base must be 'logistic' or 'hinge', got {self.base!r}")
+
+    @property
+    def _kind(self):
+        return 0 if self.base == "logistic" else 1
+
+    def _pair_param(self):
+        return float(self.sigma) if self.base == "logistic" else 1.0
+
+    def delta_ndcg(self, y, s, index):
+        """``|ΔNDCG_ij|`` of the index's pairs, positions from the scores ``s``."""
+        pi, pj, _ = self._pairs(y, index)
+        out = np.empty(pi.shape[0])
+        _lambda_weights(y, np.ascontiguousarray(s, dtype=np.float64), index.order, index.offsets,
+                        index.qidx, pi, pj, 0 if self.k is None else int(self.k),
+                        self.gain == "exponential", out)
+        return out
+
+    def _compute(self, y, s, w, index, weight_scores=None, **kwargs):
+        self._validate_params()
+        weights = self.delta_ndcg(y, s if weight_scores is None else weight_scores, index)
+        return super()._compute(y, s, w, index, pair_weights=weights)
+
+
+@register_loss
+class ListwiseSoftmaxLoss(_QueryLoss):
+    r"""ListNet top-one cross-entropy (Cao et al. 2007; survey section 7.3).
+
+    .. math:: L_q = -\sum_{j\in q} P_y(j) \log P_s(j),\qquad
+        P_s = \mathrm{softmax}(s_q),\quad P_y = \mathrm{softmax}(\mathrm{rel}_q)
+
+    (``target="softmax"``, ListNet's top-one probabilities), or
+    :math:`P_y = \mathrm{rel}/\sum \mathrm{rel}` (``target="normalized"``, the
+    TF-Ranking ``SoftmaxLoss`` form; grades must be non-negative and a query
+    whose grades sum to 0 contributes 0). The share of item ``j`` is
+    :math:`-P_y(j)\log P_s(j)`; the gradient of :math:`L_q` is
+    :math:`\mathrm{softmax}(s_q) - P_y`. Log-softmax throughout (stable).
+
+    **When to use:** a listwise objective whose cost is linear in the query
+    size (no pairs), convex and smooth; good when queries are long.
+
+    **Survey vs original:** the survey writes the target as the raw relevances;
+    ListNet's top-one target is ``softmax(rel)`` (default here), the survey's
+    form is ``target="normalized"``.
+
+    **Properties** (in the scores): CONT, DIFF, L-CONT, CONVEX (not strictly:
+    flat along :math:`s + c\mathbf 1`).
+    """
+
+    name = "listwise_softmax"
+    family = "probabilistic"
+    properties = _P_SMOOTH_CONVEX_LIP
+    survey_section = "7.3"
+
+    def __init__(self, target="softmax"):
+        self.target = target
+
+    def _validate_params(self):
+        if self.target not in ("softmax", "normalized"):
+            raise ValueError(f"listwise_softmax: target must be 'softmax' or 'normalized', got {self.target!r}")
+
+    def _compute(self, y, s, w, index, **kwargs):
+        self._validate_params()
+        normalized = self.target == "normalized"
+        if normalized and np.any(y < 0):
+            raise ValueError("listwise_softmax with target='normalized' needs non-negative grades")
+        out_l = np.zeros(s.shape[0])
+        out_g = np.zeros(s.shape[0])
+        _listwise_loss_grad(y, s, w, index.order, index.offsets, normalized, out_l, out_g)
+        return out_l, out_g
+
+
+# =====================================================================
+# losses with an embedding (metric-learning) form
+# =====================================================================
+def _check_emb(a, name, ndim_tail):
+    a = _as_float_array(a, name)
+    return a
+
+
+@register_loss
+class PairwiseRankingLoss(_PairwiseQueryLoss):
+    r"""Pairwise ranking loss: contrastive on embeddings, RankSVM hinge in queries (survey section 7.1).
+
+    **Embedding / distance form** (Hadsell, Chopra & LeCun 2006): for a pair
+    with distance :math:`D = \lVert a - b\rVert_2` and flag ``y = 1``
+    (similar) / ``0`` (dissimilar),
+
+    .. math:: \ell = y\,\tfrac12 D^2 + (1 - y)\,\tfrac12\max(0, m - D)^2 .
+
+    ``loss(y, D)`` with ``D`` distances ``(n,)`` (non-negative), or
+    ``loss(y, E)`` with ``E`` embedding pairs ``(n, 2, d)``; per-pair values
+    (not coupled). :math:`\partial\ell/\partial D = yD - (1-y)\max(0, m - D)`.
+
+    **Query form** (``group=`` given; a design choice, not in the survey): the
+    distance of a pair is replaced by the signed score difference, which says
+    which item is better: for every within-query pair with
+    :math:`\mathrm{rel}_i > \mathrm{rel}_j`,
+    :math:`\ell_{ij} = \max(0, m - (s_i - s_j))`: the RankSVM objective
+    (Herbrich et al. 2000; Joachims 2002; PyTorch's ``margin_ranking_loss``).
+    With an l2 penalty and a linear model it is the problem of a hinge-loss
+    linear SVM without intercept on the difference vectors :math:`x_i - x_j`.
+    Shares and gradients follow the coupled-loss semantics (module docstring).
+
+    **When to use:** contrastive form to learn an embedding from
+    same/different labels; query form for a RankSVM (a margin-based linear
+    ranker).
+
+    **Survey vs original:** Hadsell's flag is inverted (Y = 0 similar) and
+    carries the ½ factors; this keeps the survey's "1 = positive pair" flag
+    and Hadsell's ½.
+
+    **Properties:** declared for the distance form, which the property checker
+    probes: CONT, DIFF, CONVEX (not L-CONT: :math:`\tfrac12 D^2`). The query
+    form is CONT, L-CONT, CONVEX (a hinge; ``query_properties``), the
+    embedding form CONT only (not convex in the embeddings).
+
+    Parameters
+    ----------
+    margin : float, default=1.0
+    max_pairs_per_query : int or None, default=None
+        Query form: sample that many pairs from a larger query.
+    random_state : int, default=0
+    """
+
+    name = "pairwise_ranking"
+    family = "margin"
+    properties = frozenset({"CONT", "DIFF", "CONVEX"})
+    survey_section = "7.1"
+    embedding_mode = True
+    embedding_properties = frozenset({"CONT"})
+    _kind = 1
+    _pred_domain = (0.0, np.inf)
+
+    def __init__(self, margin=1.0, max_pairs_per_query=None, random_state=0):
+        self.margin = margin
+        self.max_pairs_per_query = max_pairs_per_query
+        self.random_state = random_state
+
+    @property
+    def query_properties(self):
+        return _P_CONVEX_LIP
+
+    def _pair_param(self):
+        return _check_positive(self, "margin", self.margin)
+
+    # --- the distance / embedding form --------------------------------
+    def _distance_form(self, y_true, y_pred):
+        self._validate_params()
+        m = self._pair_param()
+        y = _as_float_array(y_true, "y_true").ravel()
+        E = _as_float_array(y_pred, "y_pred")
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError("pairwise_ranking (contrastive form): y_true must be pair flags, 1 = similar, "
+                             "0 = dissimilar; for graded relevance in queries pass group=")
+        n = y.shape[0]
+        if E.ndim == 1:
+            if E.shape[0] != n:
+                raise ValueError(f"y_true and y_pred must have the same length, got {n} and {E.shape[0]}")
+            D = E
+            if np.any(D < 0):
+                raise ValueError("pairwise_ranking: distances (1-D y_pred without group=) must be >= 0; "
+                                 "for query scores pass group=")
+            h = np.maximum(m - D, 0.0)
+            loss = np.where(y == 1, 0.5 * D * D, 0.5 * h * h)
+            grad = np.where(y == 1, D, -h)
+            return loss, grad
+        if E.ndim != 3 or E.shape[0] != n or E.shape[1] != 2:
+            raise ValueError(f"pairwise_ranking: y_pred must be distances (n,) or embedding pairs (n, 2, d), "
+                             f"got shape {E.shape}")
+        d = E.shape[2]
+        Z = np.ascontiguousarray(E.reshape(2 * n, d))
+        ia = np.arange(0, 2 * n, 2, dtype=np.int64)
+        out_l = np.empty(n)
+        out_g = np.zeros_like(Z)
+        _contrastive_emb(Z, np.ones(n), ia, ia + 1, y, m, out_l, out_g)
+        return out_l, out_g.reshape(E.shape)
+
+    def loss(self, y_true, y_pred, group=None):
+        """Query form (``group=`` given): shares; otherwise per-pair contrastive losses."""
+        if group is None:
+            return self._distance_form(y_true, y_pred)[0]
+        return super().loss(y_true, y_pred, group=group)
+
+    def gradient(self, y_true, y_pred, group=None):
+        """Query form: ``∂(Σ ℓ)/∂s``; otherwise ``∂ℓ/∂D`` or ``∂ℓ/∂E`` per pair."""
+        if group is None:
+            return self._distance_form(y_true, y_pred)[1]
+        return super().gradient(y_true, y_pred, group=group)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        if group is None:
+            per = self._distance_form(y_true, y_pred)[0]
+            sw = self._check_sample_weight(sample_weight, per.shape[0])
+            return float(np.dot(sw, per) / sw.sum())
+        return super().__call__(y_true, y_pred, sample_weight, group=group)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, **kwargs):
+        if group is None and index is None:
+            per, g = self._distance_form(y_true, y_pred)
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            tot = sw.sum()
+            return float(np.dot(sw, per) / tot), g * (sw / tot).reshape((-1,) + (1,) * (g.ndim - 1))
+        return super().value_and_gradient(y_true, y_pred, sample_weight, group=group, index=index, **kwargs)
+
+    def embedding_value_and_gradient(self, Z, tuples, weights):
+        """Weighted mean contrastive loss of the pairs ``tuples = (ia, ib, flag)`` of rows of ``Z``."""
+        ia, ib, flag = tuples
+        out_l = np.empty(ia.shape[0])
+        out_g = np.zeros_like(Z)
+        tot = weights.sum()
+        _contrastive_emb(Z, weights / tot, ia, ib, flag, self._pair_param(), out_l, out_g)
+        return float(np.dot(weights, out_l) / tot), out_g
+
+    def _probe(self, rng):
+        # distance form: similar and dissimilar pairs around the margin kink D = m
+        y = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
+        m = float(self.margin)
+        return y, [np.array([0.4, 0.5, 1.2, m, 2.0 * m, 0.1]), np.array([0.8, 0.3, 0.2, 1.7, m, 0.6])]
+
+
+@register_loss
+class TripletLoss(Loss):
+    r"""Triplet margin loss (Hoffer & Ailon 2015; Schroff et al. 2015, FaceNet; survey section 7.2).
+
+    .. math:: \ell = \max\bigl(0,\ d(a, p) - d(a, n) + m\bigr)
+
+    with :math:`d` the Euclidean distance (``squared=True``: its square, as in
+    FaceNet, there with ``margin=0.2``). Input: distances ``(n, 2)`` =
+    ``[d_ap, d_an]`` (non-negative) or embeddings ``(n, 3, d)`` = anchor,
+    positive, negative; ``y_true`` is not used (pass ``None`` or any array of
+    length ``n``). Per-triplet values, not coupled. Gradients: w.r.t. the
+    distances :math:`(1, -1)\cdot 1[\ell > 0]`; w.r.t. the embeddings, when
+    active, :math:`\partial/\partial a = (a-p)/d_{ap} - (a-n)/d_{an}`,
+    :math:`\partial/\partial p = -(a-p)/d_{ap}`, :math:`\partial/\partial n = (a-n)/d_{an}`.
+
+    **When to use:** metric learning from labels or relative judgements
+    ("a is closer to p than to n"); with ``LossRanker(loss="triplet").fit(X, y)``
+    learns a linear or kernel embedding for retrieval / k-NN.
+
+    **Survey vs original:** the survey's easy / semi-hard / hard triplets are
+    the three regimes of the hinge; FaceNet squares the distances
+    (``squared=True``), PyTorch's ``TripletMarginLoss`` does not (default here).
+
+    **Properties:** declared for the distance form, which the checker probes:
+    CONT, L-CONT, CONVEX. In the embeddings CONT, L-CONT only (``squared=False``).
+
+    Parameters
+    ----------
+    margin : float, default=1.0
+    squared : bool, default=False
+    """
+
+    name = "triplet"
+    task = "ranking"
+    family = "margin"
+    properties = _P_CONVEX_LIP
+    survey_section = "7.2"
+    query_mode = False
+    embedding_mode = True
+    embedding_properties = frozenset({"CONT", "L-CONT"})
+    _pred_domain = (0.0, np.inf)
+
+    def __init__(self, margin=1.0, squared=False):
+        self.margin = margin
+        self.squared = squared
+
+    def _validate_params(self):
+        _check_positive(self, "margin", self.margin, strict=False)
+        if not isinstance(self.squared, (bool, np.bool_)):
+            raise ValueError(f"triplet: squared must be a bool, got {self.squared!r}")
+
+    def _params_array(self):
+        self._validate_params()
+        return np.zeros(1)
+
+    def _form(self, y_true, y_pred, group=None):
+        if group is not None:
+            raise ValueError("triplet is an embedding loss and has no query form (group=); use ranknet, "
+                             "pairwise_ranking, listwise_softmax or lambda_loss for queries")
+        self._validate_params()
+        E = _as_float_array(y_pred, "y_pred")
+        n = E.shape[0]
+        if y_true is not None and np.shape(y_true)[0:1] != (n,):
+            raise ValueError(f"y_true must have length {n} (it is not used), got shape {np.shape(y_true)}")
+        m = float(self.margin)
+        if E.ndim == 2 and E.shape[1] == 2:
+            if np.any(E < 0):
+                raise ValueError("triplet: distances must be >= 0")
+            v = E[:, 0] - E[:, 1] + m
+            act = (v > 0).astype(float)
+            return np.maximum(v, 0.0), np.stack([act, -act], axis=1)
+        if E.ndim != 3 or E.shape[1] != 3:
+            raise ValueError(f"triplet: y_pred must be distances (n, 2) or embeddings (n, 3, d), got {E.shape}")
+        d = E.shape[2]
+        Z = np.ascontiguousarray(E.reshape(3 * n, d))
+        ia = np.arange(0, 3 * n, 3, dtype=np.int64)
+        out_l = np.empty(n)
+        out_g = np.zeros_like(Z)
+        _triplet_emb(Z, np.ones(n), ia, ia + 1, ia + 2, m, bool(self.squared), out_l, out_g)
+        return out_l, out_g.reshape(E.shape)
+
+    def loss(self, y_true, y_pred, group=None):
+        """Per-triplet losses, shape ``(n,)``."""
+        return self._form(y_true, y_pred, group)[0]
+
+    def gradient(self, y_true, y_pred, group=None):
+        """Derivative w.r.t. ``y_pred`` (distances or embeddings), same shape."""
+        return self._form(y_true, y_pred, group)[1]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        per = self._form(y_true, y_pred, group)[0]
+        sw = self._check_sample_weight(sample_weight, per.shape[0])
+        return float(np.dot(sw, per) / sw.sum())
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
+        per, g = self._form(y_true, y_pred, group)
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        tot = sw.sum()
+        return float(np.dot(sw, per) / tot), g * (sw / tot).reshape((-1,) + (1,) * (g.ndim - 1))
+
+    def embedding_value_and_gradient(self, Z, tuples, weights):
+        """Weighted mean triplet loss of the triplets ``tuples = (ia, ip, in)`` of rows of ``Z``."""
+        ia, ip, ineg = tuples
+        out_l = np.empty(ia.shape[0])
+        out_g = np.zeros_like(Z)
+        tot = weights.sum()
+        _triplet_emb(Z, weights / tot, ia, ip, ineg, float(self.margin), bool(self.squared), out_l, out_g)
+        return float(np.dot(weights, out_l) / tot), out_g
+
+    def _probe(self, rng):
+        m = float(self.margin)
+        y = np.zeros(5)
+        kink = np.array([[1.0, 1.0 + m], [0.5, 0.5 + m], [2.0, 1.0], [0.3, 3.0], [1.5, 1.5]])
+        return y, [kink, np.array([[0.7, 1.9], [1.2, 1.1], [0.4, 2.2], [2.5, 0.6], [1.0, 1.4]])]
+
+
+@register_loss
+class NTXentLoss(Loss):
+    r"""NT-Xent, normalised temperature-scaled cross-entropy (Chen et al. 2020, SimCLR; survey section 7.4).
+
+    For embeddings :math:`z_1 \dots z_n` where every anchor ``i`` has a positive
+    partner :math:`j(i)`, with cosine similarities
+    :math:`u_{ik} = \cos(z_i, z_k)/\tau`:
+
+    .. math:: \ell_i = -u_{i\,j(i)} + \log \sum_{k \ne i} e^{u_{ik}},
+
+    the batch loss being the mean over anchors. ``loss(y, Z)`` takes ``Z``
+    ``(n, d)`` and ``y`` the pair id of each row (each id exactly twice;
+    ``group=`` may carry the ids instead). ``loss.gradient`` is
+    :math:`\partial(\sum_k \ell_k)/\partial z_i` (coupled, ``LOSSES.md`` §0.2).
+    Stable: norms clamped at 1e-8, self-similarity masked before the
+    log-sum-exp.
+
+    **When to use:** contrastive representation learning with many negatives
+    per anchor (every other sample of the batch); with
+    ``LossRanker(loss="nt_xent").fit(X, y)`` each sample's positive partners
+    are drawn from its own class.
+
+    **Survey vs original:** the survey declares it CONT, DIFF, L-CONT. As a
+    function of the similarities it is CONT, DIFF, L-CONT and convex; in the
+    embeddings (what the model outputs) it is CONT, DIFF only where no
+    embedding is 0 (``properties_away_from_zero``), not Lipschitz near 0 (the
+    cosine's gradient grows like :math:`1/\lVert z\rVert`) and not convex.
+    Over the whole space, 0 included, the cosine has no limit at 0, so the
+    declared ``properties`` are empty (as for ``cosine_similarity``); the
+    property checker confirms both the jump near 0 and the non-convexity.
+
+    Parameters
+    ----------
+    temperature : float, default=0.5
+    """
+
+    name = "nt_xent"
+    task = "ranking"
+    family = "probabilistic"
+    properties = frozenset()
+    #: the properties that hold on the open set where no embedding is 0 (LOSSES.md §8)
+    properties_away_from_zero = frozenset({"CONT", "DIFF"})
+    #: what the survey claims, for comparison
+    survey_properties = frozenset({"CONT", "DIFF", "L-CONT"})
+    survey_section = "7.4"
+    query_mode = False
+    embedding_mode = True
+    embedding_properties = frozenset({"CONT", "DIFF"})
+
+    def __init__(self, temperature=0.5):
+        self.temperature = temperature
+
+    def _validate_params(self):
+        _check_positive(self, "temperature", self.temperature)
+
+    def _params_array(self):
+        self._validate_params()
+        return np.zeros(1)
+
+    @staticmethod
+    def _partners(ids):
+        ids = np.asarray(ids)
+        uniq, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
+        if np.any(counts != 2):
+            raise ValueError("nt_xent: every pair id must appear exactly twice (one positive partner per "
+                             f"sample); ids {uniq[counts != 2][:5].tolist()} do not")
+        order = np.argsort(inv.ravel(), kind="stable")
+        partner = np.empty(ids.shape[0], dtype=np.int64)
+        partner[order[0::2]] = order[1::2]
+        partner[order[1::2]] = order[0::2]
+        return partner[:, None]
+
+    def _form(self, y_true, y_pred, group, sample_weight=None):
+        self._validate_params()
+        Z = _as_float_array(y_pred, "y_pred")
+        if Z.ndim != 2:
+            raise ValueError(f"nt_xent: y_pred must be embeddings of shape (n, d), got {Z.shape}")
+        ids = group if group is not None else y_true
+        if ids is None or np.shape(ids) != (Z.shape[0],):
+            raise ValueError(f"nt_xent: pair ids (y_true or group=) must have shape ({Z.shape[0]},)")
+        w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
+        return nt_xent_loss_grad(Z, self._partners(ids), w, float(self.temperature))
+
+    def loss(self, y_true, y_pred, group=None):
+        """Per-anchor losses ``ℓ_i``, shape ``(n,)``."""
+        return self._form(y_true, y_pred, group)[0]
+
+    def gradient(self, y_true, y_pred, group=None):
+        """``∂(Σ_k ℓ_k)/∂z_i``, shape ``(n, d)``."""
+        return self._form(y_true, y_pred, group)[1]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        per = self._form(y_true, y_pred, group)[0]
+        sw = self._check_sample_weight(sample_weight, per.shape[0])
+        return float(np.dot(sw, per) / sw.sum())
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        per, g = self._form(y_true, y_pred, group, sample_weight=sw)
+        tot = sw.sum()
+        return float(np.dot(sw, per) / tot), g / tot
+
+    def embedding_value_and_gradient(self, Z, tuples, weights):
+        """Weighted mean over anchors; ``tuples`` = partner matrix ``(n, r)`` (−1 = no partner)."""
+        per, g = nt_xent_loss_grad(Z, tuples, weights, float(self.temperature))
+        has = tuples[:, 0] >= 0
+        tot = weights[has].sum()
+        return float(np.dot(weights[has], per[has]) / tot), g / tot
+
+    def _probe(self, rng):
+        y = np.array([0, 0, 1, 1, 2, 2])
+        a = np.array([[1.0, 0.2, -0.3], [0.8, 0.4, 0.1], [-0.5, 1.0, 0.3],
+                      [-0.2, 0.9, -0.6], [0.1, -0.7, 1.1], [0.4, -0.2, 0.9]])
+        near0 = a.copy()
+        near0[1] = 1e-3 * np.array([0.6, 0.8, 0.0])  # close to the singularity at 0 (not Lipschitz)
+        return y, [a, near0, rng.normal(size=(6, 3)) if rng is not None else -a]
+
+
+def nt_xent_loss_grad(Z, partners, w, tau):
+    """NT-Xent per anchor and ``∂(Σ_i w_i ℓ_i)/∂Z``.
+
+    ``partners`` ``(n, r)``: ``r`` positive partners per anchor (the anchor's
+    loss is the mean over them), ``−1`` for an anchor without any (its loss
+    is 0 and it only serves as a negative).
+    """
+    n = Z.shape[0]
+    norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", Z, Z)), 1e-8)
+    Zh = Z / norms[:, None]
+    U = (Zh @ Zh.T) / tau
+    np.fill_diagonal(U, -np.inf)
+    mx = U.max(axis=1, keepdims=True)
+    E = np.exp(U - mx)
+    S = E.sum(axis=1, keepdims=True)
+    lse = (mx + np.log(S)).ravel()
+    P = E / S
+    has = partners[:, 0] >= 0
+    r = partners.shape[1]
+    rows = np.repeat(np.arange(n), r)
+    cols = partners.ravel()
+    ok = cols >= 0
+    pos = np.zeros(n)
+    np.add.at(pos, rows[ok], U[rows[ok], cols[ok]])
+    cnt = np.maximum((partners >= 0).sum(axis=1), 1)
+    per = np.where(has, lse - pos / cnt, 0.0)
+    # dℓ_i/dU_ik = P_ik − (1/r_i)·#{partners = k}
+    G = P.copy()
+    np.add.at(G, (rows[ok], cols[ok]), -1.0 / cnt[rows[ok]])
+    G *= (w * has)[:, None] / tau
+    Gh = G @ Zh + G.T @ Zh
+    # through the normalisation: dz = (g − (g·ẑ) ẑ)/‖z‖
+    radial = np.einsum("ij,ij->i", Gh, Zh)
+    grad = (Gh - radial[:, None] * Zh) / norms[:, None]
+    return per, grad
