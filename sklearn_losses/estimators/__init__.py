@@ -1,4 +1,5 @@
 """The estimators: they wire a loss, a model and a solver."""
 from ._regressor import LossRegressor
+from ._ranker import LossRanker, mean_ndcg_score, ndcg_scorer, retrieval_ndcg_score
 
-__all__ = ["LossRegressor"]
+__all__ = ["LossRegressor", "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score"]

@@ -49,7 +49,6 @@ import numpy as np
 
 from .._numba import njit_cached
 from ._base import Loss, _as_float_array, register_loss
-from ._math import sigmoid as _nb_sigmoid, softplus as _nb_softplus
 
 __all__ = [
     "RankNetLoss", "PairwiseRankingLoss", "ListwiseSoftmaxLoss", "LambdaLoss", "TripletLoss",
@@ -175,9 +174,15 @@ def _pair_loss_grad(s, w, pi, pj, pw, nq, kind, param, out_l, out_g):
         j = pj[p]
         d = s[i] - s[j]
         if kind == 0:
+            # softplus(z) and sigmoid(z) from one exp(-|z|)
             z = -param * d
-            lo = _nb_softplus(z)
-            dl = -param * _nb_sigmoid(z)
+            e = math.exp(-abs(z))
+            if z >= 0.0:
+                lo = z + math.log1p(e)
+                dl = -param / (1.0 + e)
+            else:
+                lo = math.log1p(e)
+                dl = -param * e / (1.0 + e)
         else:
             u = param - d
             if u > 0.0:
