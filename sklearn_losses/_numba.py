@@ -13,9 +13,14 @@ re-compiles a solver and the compiled solvers are reused across processes.
 Hyper-parameters travel in the ``params`` array, in the order the loss class
 declares.
 
-When the cache folder is read-only numba warns and compiles in memory instead;
-:func:`njit_cached` silences that warning so such installs work quietly.
+Caching never stands in the way of a fit: numba looks for a writable cache
+folder (``NUMBA_CACHE_DIR``, then the package's ``__pycache__``, then the
+user-wide cache) and, when there is none (a read-only install), refuses to
+build a cached function at all.  :func:`njit_cached` and :func:`loss_kernel`
+then compile in memory instead (every process pays the compile time), with
+no warning printed.
 """
+import inspect
 import os
 import warnings
 
@@ -32,16 +37,33 @@ SCALAR_FUNCTION = types.FunctionType(SCALAR_SIGNATURE)
 _CACHE = os.environ.get("SKLEARN_LOSSES_NO_CACHE", "0") != "1"
 
 
+def _jit(func, args, kwargs):
+    """``njit(*args, **kwargs)(func)``, quietly, in memory if no cache folder is writable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaWarning)
+        if kwargs.get("cache"):
+            try:
+                return njit(*args, **kwargs)(func)
+            except RuntimeError as exc:
+                # "cannot cache function ...: no locator available" (raised before
+                # any compilation): no writable cache folder, or no source file
+                if "cannot cache" not in str(exc):
+                    raise
+        return njit(*args, **dict(kwargs, cache=False))(func)
+
+
 def njit_cached(*args, **kwargs):
     """``numba.njit`` with ``cache=True`` and ``fastmath=False``.
 
-    Accepts the same arguments as :func:`numba.njit`.  A cache folder that
-    cannot be written is not an error: numba then compiles in memory.
+    Accepts the same arguments as :func:`numba.njit` (``@njit_cached``,
+    ``@njit_cached(signature, **options)``).  A cache folder that cannot be
+    written is not an error: the function is then compiled in memory, without
+    a warning.
     """
     kwargs.setdefault("cache", _CACHE)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaWarning)
-        return njit(*args, **kwargs)
+    if len(args) == 1 and inspect.isfunction(args[0]):
+        return _jit(args[0], (), kwargs)  # bare @njit_cached
+    return lambda func: _jit(func, args, kwargs)
 
 
 def loss_kernel(func=None, *, cache=True):
@@ -78,12 +100,8 @@ def loss_kernel(func=None, *, cache=True):
     """
 
     def wrap(f):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaWarning)
-            try:
-                return njit(cache=cache and _CACHE)(f)
-            except RuntimeError:  # no cache locator (interactive session)
-                return njit(cache=False)(f)
+        # no cache locator (interactive session, read-only install): in memory
+        return _jit(f, (), {"cache": cache and _CACHE})
 
     if func is None:
         return wrap

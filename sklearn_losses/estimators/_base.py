@@ -184,6 +184,8 @@ class BaseLossEstimator(BaseEstimator):
         )
         if reuse:
             coef, intercept = np.array(self.coef_, dtype=np.float64), float(self.intercept_)
+        elif name == "closed_form":  # ignores the starting point: skip the weighted median
+            coef, intercept = np.zeros(d), 0.0
         else:
             coef, intercept = np.zeros(d), self._initial_intercept(y, sample_weight, loss)
         state = getattr(self, "_solver_state", None) if (partial and not first) else None

@@ -4,7 +4,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from ._base import Solver, SolverResult, objective
+from ._base import Solver, SolverResult, penalty_value, raw_output
 
 __all__ = ["ClosedFormSolver"]
 
@@ -58,12 +58,29 @@ class ClosedFormSolver(Solver):
             tol = min(1e-10, params.get("tol", 1e-4) or 1e-10)
             w = lsqr(op, t, damp=np.sqrt(lam), atol=tol, btol=tol, iter_lim=max(10 * d, 1000))[0]
         else:
+            # one n x d copy at most: centre (if needed), then scale the copy
+            # in place; uniform weights are folded into the penalty instead
             Z = X - x_mean if problem.fit_intercept else X
-            Z = Z * root[:, None] if not np.all(sw == sw[0]) else Z * root[0]
-            w = _ridge_dense(Z, t, lam)
+            if np.all(sw == sw[0]):
+                # (Z'Z/n + lam I) w = Z't/n  <=>  (Z'Z + n lam I) w = Z'(y - y_mean)
+                w = _ridge_dense(Z, y - y_mean, lam / sw[0])
+            else:
+                if Z is X:
+                    Z = X * root[:, None]
+                else:
+                    Z *= root[:, None]
+                w = _ridge_dense(Z, t, lam)
         b = y_mean - float(x_mean @ w) if problem.fit_intercept else 0.0
-        value = objective(problem, w, b)[0]
+        value = _objective_value(problem, w, b)
         return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value)
+
+
+def _objective_value(problem, coef, intercept):
+    """The objective value alone (as ``objective(...)[0]``, without the gradient's ``X.T @ g`` pass)."""
+    raw = raw_output(problem.X, coef, intercept)
+    value = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight,
+                                            **(problem.loss_kwargs or {}))[0]
+    return value + penalty_value(problem, coef)
 
 
 def _ridge_dense(Z, t, lam):
