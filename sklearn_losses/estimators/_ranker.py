@@ -639,6 +639,8 @@ class LossRanker(BaseLossEstimator):
 
     def _fit_embedding(self, F, y, sw, penalty, alpha, l1_ratio):
         loss = self.loss_
+        if sp.issparse(F):  # the PCA start and the embedding objective work on dense features
+            F = F.toarray()
         rng = check_random_state(self.random_state)
         classes, labels = np.unique(np.asarray(y), return_inverse=True)
         labels = labels.ravel().astype(np.int64)
@@ -712,6 +714,11 @@ class LossRanker(BaseLossEstimator):
                              "ranker was fitted on queries: use predict for scores")
         return self._embed(X)
 
+    @available_if(lambda est: est._loss_supports_embedding())
+    def fit_transform(self, X, y, **fit_params):
+        """``fit(X, y, **fit_params).transform(X)`` (embedding mode)."""
+        return self.fit(X, y, **fit_params).transform(X)
+
     def predict(self, X):
         """Query mode: scores ``(n_samples,)``, comparable within a query.
 
@@ -746,8 +753,12 @@ class LossRanker(BaseLossEstimator):
                                     metric="precomputed")
 
     def __sklearn_tags__(self):
+        from sklearn.utils import TransformerTags
+
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        if self._loss_supports_embedding():
+            tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
         return tags
 
 

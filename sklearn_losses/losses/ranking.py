@@ -1142,28 +1142,32 @@ def nt_xent_loss_grad(Z, partners, w, tau):
     n = Z.shape[0]
     norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", Z, Z)), 1e-8)
     Zh = Z / norms[:, None]
-    U = (Zh @ Zh.T) / tau
-    np.fill_diagonal(U, -np.inf)
-    mx = U.max(axis=1, keepdims=True)
-    E = np.exp(U - mx)
-    S = E.sum(axis=1, keepdims=True)
-    lse = (mx + np.log(S)).ravel()
-    P = E / S
-    has = partners[:, 0] >= 0
-    r = partners.shape[1]
-    rows = np.repeat(np.arange(n), r)
+    U = Zh @ Zh.T
+    U *= 1.0 / tau
+    pos_cnt = (partners >= 0).sum(axis=1)
+    has = pos_cnt > 0
+    cnt = np.maximum(pos_cnt, 1).astype(np.float64)
+    rows = np.repeat(np.arange(n), partners.shape[1])
     cols = partners.ravel()
     ok = cols >= 0
-    pos = np.zeros(n)
-    np.add.at(pos, rows[ok], U[rows[ok], cols[ok]])
-    cnt = np.maximum((partners >= 0).sum(axis=1), 1)
-    per = np.where(has, lse - pos / cnt, 0.0)
-    # dℓ_i/dU_ik = P_ik − (1/r_i)·#{partners = k}
-    G = P.copy()
-    np.add.at(G, (rows[ok], cols[ok]), -1.0 / cnt[rows[ok]])
-    G *= (w * has)[:, None] / tau
-    Gh = G @ Zh + G.T @ Zh
+    # C[i, k] = (number of times k is a partner of i) / r_i
+    C = np.bincount(rows[ok] * n + cols[ok], weights=1.0 / cnt[rows[ok]], minlength=n * n).reshape(n, n)
+    pos = np.einsum("ij,ij->i", C, U)
+    diag = np.diag(U).copy()
+    np.fill_diagonal(U, -np.inf)
+    mx = U.max(axis=1, keepdims=True)
+    U -= mx
+    np.exp(U, out=U)                      # U now holds exp(u - max); 0 on the diagonal
+    S = U.sum(axis=1, keepdims=True)
+    lse = (mx + np.log(S)).ravel()
+    per = np.where(has, lse - pos, 0.0)
+    # dℓ_i/du_ik = softmax_ik − C_ik, times w_i/τ
+    U /= S
+    U -= C
+    U *= ((w * has) / tau)[:, None]
+    Gh = U @ Zh + U.T @ Zh
     # through the normalisation: dz = (g − (g·ẑ) ẑ)/‖z‖
     radial = np.einsum("ij,ij->i", Gh, Zh)
     grad = (Gh - radial[:, None] * Zh) / norms[:, None]
+    del diag
     return per, grad
