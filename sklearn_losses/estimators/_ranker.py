@@ -71,7 +71,7 @@ def _ndcg_one(rel, score, k):
     return float(np.dot(ranked, sums)) / ideal
 
 
-def mean_ndcg_score(y_true, y_score, *, group=None, k=10):
+def mean_ndcg_score(y_true, y_score, *, group=None, k=10, sample_weight=None):
     """Mean NDCG@k over the queries of ``group``.
 
     Each query's NDCG is what ``sklearn.metrics.ndcg_score([y_q], [s_q], k=k)``
@@ -90,6 +90,8 @@ def mean_ndcg_score(y_true, y_score, *, group=None, k=10):
     group : array-like of shape (n_samples,), default=None
         Query id of each sample (any order); None: one query.
     k : int or None, default=10
+    sample_weight : array-like of shape (n_samples,), default=None
+        If given, each query weighs the mean weight of its samples.
 
     Returns
     -------
@@ -110,10 +112,16 @@ def mean_ndcg_score(y_true, y_score, *, group=None, k=10):
     for q in range(idx.n_queries):
         rows = idx.order[idx.offsets[q]:idx.offsets[q + 1]]
         out[q] = _ndcg_one(y_true[rows], y_score[rows], k)
-    return float(out.mean())
+    if sample_weight is None:
+        return float(out.mean())
+    sw = np.asarray(sample_weight, dtype=np.float64).ravel()
+    if sw.shape != y_true.shape:
+        raise ValueError(f"sample_weight must have shape {y_true.shape}, got {sw.shape}")
+    qw = np.bincount(idx.qidx, weights=sw, minlength=idx.n_queries) / np.bincount(idx.qidx, minlength=idx.n_queries)
+    return float(np.average(out, weights=qw))
 
 
-def retrieval_ndcg_score(Z_or_sim, labels, *, k=10, metric="euclidean"):
+def retrieval_ndcg_score(Z_or_sim, labels, *, k=10, metric="euclidean", sample_weight=None):
     """Retrieval NDCG@k: each sample queries all the others; relevant = same label.
 
     ``Z_or_sim`` is either embeddings ``(n, d)`` (``metric="euclidean"``:
@@ -133,7 +141,7 @@ def retrieval_ndcg_score(Z_or_sim, labels, *, k=10, metric="euclidean"):
     for i in range(n):
         m = mask[i]
         out[i] = _ndcg_one((labels[m] == labels[i]).astype(np.float64), S[i, m], k)
-    return float(out.mean())
+    return float(np.average(out, weights=sample_weight))
 
 
 def _similarities(A, B, metric):
@@ -732,7 +740,7 @@ class LossRanker(BaseLossEstimator):
             return Z.ravel()
         return _similarities(Z, self.items_, self._metric())
 
-    def score(self, X, y, group=None):
+    def score(self, X, y, group=None, sample_weight=None):
         """Mean NDCG@10 (query mode) or retrieval NDCG@10 (embedding mode).
 
         Query mode: the mean over the queries of ``group`` (None: one query)
@@ -741,16 +749,17 @@ class LossRanker(BaseLossEstimator):
         scores 0, as ``ndcg_score`` scores it; grades must be non-negative.
         Embedding mode: every sample of ``X`` queries the other samples of
         ``X``, relevant = same label in ``y``; a sample whose label no other
-        sample has scores 0.
+        sample has scores 0. ``sample_weight``: a query weighs the mean weight
+        of its samples (query mode), a querying sample its weight (embedding mode).
         """
         check_is_fitted(self, "coef_")
         if self.mode_ == "query":
-            return mean_ndcg_score(y, self.predict(X), group=group, k=10)
+            return mean_ndcg_score(y, self.predict(X), group=group, k=10, sample_weight=sample_weight)
         if group is not None:
             raise ValueError("group= applies to query mode; this ranker learned an embedding")
         Z = self._embed(X)
         return retrieval_ndcg_score(_similarities(Z, None, self._metric()), np.asarray(y), k=10,
-                                    metric="precomputed")
+                                    metric="precomputed", sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         from sklearn.utils import TransformerTags
