@@ -40,7 +40,7 @@ scores of the query, so per-sample values are *shares*:
 >>> s = np.array([0.5, 0.1, -0.2, 0.3, 0.0])
 >>> g = np.array([7, 7, 3, 7, 3])          # two queries, not contiguous
 >>> round(skl.get_loss("ranknet")(y, s, group=g), 6)
-1.863325
+1.344831
 """
 import math
 import numbers
@@ -752,11 +752,6 @@ class ListwiseSoftmaxLoss(_QueryLoss):
 # =====================================================================
 # losses with an embedding (metric-learning) form
 # =====================================================================
-def _check_emb(a, name, ndim_tail):
-    a = _as_float_array(a, name)
-    return a
-
-
 @register_loss
 class PairwiseRankingLoss(_PairwiseQueryLoss):
     r"""Pairwise ranking loss: contrastive on embeddings, RankSVM hinge in queries (survey section 7.1).
