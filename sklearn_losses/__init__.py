@@ -9,7 +9,7 @@ from ._numba import loss_kernel, SCALAR_SIGNATURE
 from .losses import Loss, ScalarLoss, get_loss, list_losses, register_loss, PROPERTIES
 from .losses._check import check_properties
 
-from .estimators import LossRegressor
+from .estimators import LossClassifier, LossRegressor
 from .estimators import LossRanker, mean_ndcg_score, ndcg_scorer, retrieval_ndcg_score
 
 __version__ = "0.1.0"
@@ -17,5 +17,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Loss", "ScalarLoss", "get_loss", "list_losses", "register_loss", "loss_kernel",
     "SCALAR_SIGNATURE", "PROPERTIES", "check_properties", "LossRegressor",
-    "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score",
+    "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier",
 ]

@@ -47,6 +47,20 @@ class BaseLossEstimator(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    def set_params(self, **params):
+        """Set parameters; ``loss__<p>`` also works when ``loss`` is a catalogue key.
+
+        The key is then replaced by the loss object (``get_loss(key)``) whose
+        parameter is set, so ``GridSearchCV(LossRegressor(loss="huber"),
+        {"loss__delta": [...]})`` works as with a loss object.
+        """
+        if any(k.startswith("loss__") for k in params) and isinstance(self.loss, str):
+            loss_param = params.pop("loss", self.loss)
+            nested = {k[6:]: params.pop(k) for k in list(params) if k.startswith("loss__")}
+            obj = get_loss(loss_param) if isinstance(loss_param, str) else clone(loss_param)
+            params["loss"] = obj.set_params(**nested)
+        return super().set_params(**params)
+
     # ------------------------------------------------------------ checks
     def _check_params(self):
         if self.penalty not in _PENALTIES and not (

@@ -279,6 +279,9 @@ class PerceptronLoss(_MarginLoss):
     """
 
     name = "perceptron"
+    #: w = 0 minimises the batch objective (no margin): the perceptron is an
+    #: online algorithm, so ``solver="auto"`` runs SGD (Rosenblatt's updates)
+    trivial_minimizer = True
     properties = _P_CONVEX_LIP
     survey_section = "5.2.2"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
@@ -451,6 +454,25 @@ class RampLoss(_MarginLoss):
 
     def _kinks(self):
         return (1.0, float(self.s))
+
+    def dc_decomposition(self):
+        """Difference-of-convex form ``ramp = H_1 − H_s`` for the CCCP solver.
+
+        Returns
+        -------
+        convex : HingeLoss
+            ``H_1(z) = max(0, 1 − z)``.
+        concave_slope : callable
+            ``(y, f) -> d H_s(y f) / d f = −y · 1[y f < s]`` (labels in {−1, +1}),
+            the slope of the subtracted convex part.
+        """
+        s = float(self.s)
+
+        def concave_slope(y, f):
+            y = np.where(np.asarray(y) > 0, 1.0, -1.0)
+            return -y * (y * f < s)
+
+        return HingeLoss(), concave_slope
 
 
 @register_loss

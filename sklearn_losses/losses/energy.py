@@ -190,6 +190,8 @@ class GeneralizedPerceptronLoss(_EnergyLoss):
     """
 
     name = "generalized_perceptron"
+    #: equal energies (W = 0) minimise the batch objective: no margin
+    trivial_minimizer = True
     properties = frozenset({"CONT", "L-CONT", "CONVEX"})
     survey_section = "8.2.2"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)

@@ -8,10 +8,12 @@ from .lbfgs import LBFGSSolver
 from .sgd import SGDSolver
 from .subgradient import SubgradientSolver
 from .derivative_free import DerivativeFreeSolver
+from .cccp import CCCPSolver
 
 SOLVERS = {
     s.name: s
-    for s in (ClosedFormSolver(), LBFGSSolver(), SGDSolver(), SubgradientSolver(), DerivativeFreeSolver())
+    for s in (ClosedFormSolver(), LBFGSSolver(), SGDSolver(), SubgradientSolver(), DerivativeFreeSolver(),
+              CCCPSolver())
 }
 
 __all__ = ["Problem", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver", "select_solver"]
@@ -36,12 +38,17 @@ def select_solver(loss, penalty, n_samples):
     2. a differentiable loss → ``lbfgs`` (``sgd`` above ``SGD_MIN_SAMPLES`` samples);
     3. a continuous, non-differentiable loss (MAE, pinball, ...) → ``subgradient``
        (``sgd`` above ``SGD_MIN_SAMPLES`` samples);
-    4. otherwise (a discontinuous loss such as zero-one) → ``derivative_free``.
+    4. otherwise (a discontinuous loss such as zero-one) → ``derivative_free``;
+
+    except that a difference-of-convex loss (ramp, which declares
+    ``dc_decomposition()``) → ``cccp`` (a sequence of convex problems).
 
     For aggregate losses (RMSE, RMSLE) the properties of the term under the
     root decide, and SGD is never chosen (the root of a mean is not a sum).
     """
     props = solver_properties(loss)
+    if hasattr(loss, "dc_decomposition"):
+        return "cccp"
     if getattr(loss, "quadratic", False) and not loss.aggregate and penalty in (None, "l2"):
         return "closed_form"
     large = (n_samples > SGD_MIN_SAMPLES and getattr(type(loss), "kernel", None) is not None

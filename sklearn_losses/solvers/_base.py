@@ -59,6 +59,9 @@ class Problem:
     loss_kwargs: Optional[dict] = None
     #: number of model outputs: 1 (coef of shape (d,)) or K (coef of shape (d, K))
     n_outputs: int = 1
+    #: a non-linear map from parameters to outputs (``forward``/``backward``),
+    #: e.g. squared distances to class prototypes; None = ``X @ coef + intercept``
+    output_map: Any = None
 
     @property
     def coef_shape(self):
@@ -141,11 +144,19 @@ def objective(problem, coef, intercept, smooth_only=False):
     grad_intercept : float or ndarray of shape (n_outputs,)
         0 when the problem has no intercept.
     """
-    raw = raw_output(problem.X, coef, intercept)
+    omap = problem.output_map
+    raw = raw_output(problem.X, coef, intercept) if omap is None else omap.forward(problem.X, coef, intercept)
     value, g = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight,
                                                **(problem.loss_kwargs or {}))
-    grad_coef = np.asarray(problem.X.T @ g)
-    if np.ndim(coef) == 1:
+    if omap is not None:
+        grad_coef, grad_intercept = omap.backward(problem.X, coef, intercept, g)
+        if not problem.fit_intercept:
+            grad_intercept = np.zeros_like(grad_intercept)
+    else:
+        grad_coef = np.asarray(problem.X.T @ g)
+    if omap is not None:
+        pass
+    elif np.ndim(coef) == 1:
         grad_coef = grad_coef.ravel()
         grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
     else:
@@ -237,7 +248,9 @@ def solver_properties(loss):
     """
     if loss.aggregate:
         return getattr(loss, "term_properties", loss.properties)
-    return loss.properties
+    # a loss undefined on a null set (cosine similarity at y_pred = 0) declares
+    # what holds elsewhere, where the solvers operate
+    return getattr(loss, "properties_away_from_zero", loss.properties)
 
 
 def compatible_hint(loss):

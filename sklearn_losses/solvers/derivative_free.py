@@ -34,9 +34,12 @@ class DerivativeFreeSolver(Solver):
     name = "derivative_free"
 
     def solve(self, problem, coef, intercept, params, state=None):
-        d = problem.n_features
+        cshape = np.shape(coef)
+        bshape = np.shape(intercept)
+        d = int(np.prod(cshape))
+        nb = int(np.prod(bshape)) if bshape else 1
         fit_b = problem.fit_intercept
-        n_params = d + int(fit_b)
+        n_params = d + (nb if fit_b else 0)
         if n_params > MAX_PRACTICAL_PARAMS:
             warnings.warn(
                 f"derivative-free optimisation over {n_params} parameters is impractical "
@@ -50,13 +53,16 @@ class DerivativeFreeSolver(Solver):
         tol = params.get("tol", 1e-4)
 
         def unpack(x):
-            return x[:d], (x[d] if fit_b else 0.0)
+            w = x[:d].reshape(cshape)
+            if not fit_b:
+                return w, (np.zeros(bshape) if bshape else 0.0)
+            return w, (x[d:].reshape(bshape) if bshape else float(x[d]))
 
         def fun(x):
             w, b = unpack(x)
             return objective(problem, w, b)[0]
 
-        x0 = np.concatenate([coef, [intercept] if fit_b else []])
+        x0 = np.concatenate([np.ravel(coef), np.ravel(intercept) if fit_b else []])
         if method == "powell":
             # start from a scale-aware simplex: unit steps in each coordinate
             res = minimize(fun, x0, method="Powell",

@@ -15,7 +15,7 @@ class SubgradientSolver(Solver):
     epsilon-insensitive, RMSE, the l1 penalty), where gradient methods stall
     at kinks. Two phases:
 
-    1. **warm start** (unless ``warm_start`` supplied a point): a few hundred
+    1. **warm start** (unless ``warm_start`` supplied a point): up to 300
        L-BFGS iterations on the non-smooth objective, which in practice get
        close to the optimum quickly (Lewis & Overton 2013, "Nonsmooth
        optimization via quasi-Newton methods");
@@ -52,7 +52,7 @@ class SubgradientSolver(Solver):
         w = np.array(coef, dtype=np.float64)
         b = np.array(intercept, dtype=np.float64) if fit_b else np.zeros(np.shape(intercept))
         if not np.any(w):
-            warm = LBFGSSolver().solve(problem, w, b, {"max_iter": min(max_iter, 500), "tol": 1e-12})
+            warm = LBFGSSolver().solve(problem, w, b, {"max_iter": min(max_iter, 300), "tol": 1e-12})
             if np.isfinite(warm.objective):
                 w, b = warm.coef, (warm.intercept if fit_b else 0.0)
         D = _inverse_variances(problem.X, problem.sample_weight)
