@@ -108,8 +108,7 @@ def _signature(index_type):
     )
 
 
-@njit_cached([_signature(types.int32), _signature(types.int64)], nogil=True)
-def _sgd_epoch(is_sparse, X, data, indices, indptr, y, sw, order, kernel, loss_params,
+def _sgd_epoch_impl(is_sparse, X, data, indices, indptr, y, sw, order, kernel, loss_params,
                hp, w, aw, q, sc):
     """One SGD epoch over the rows ``order``; returns ``Σ sw_i L_i`` (pre-update losses).
 
@@ -306,6 +305,24 @@ def _sgd_epoch(is_sparse, X, data, indices, indptr, y, sw, order, kernel, loss_p
     sc[_SC_ETA] = eta
     sc[_SC_N_CLIPPED] = n_clipped
     return sumloss
+
+
+_EPOCH_KERNELS = {}
+
+
+def _sgd_epoch(index_dtype):
+    """The epoch kernel for CSR index arrays of ``index_dtype`` (int32 or int64).
+
+    Compiled (or loaded from numba's cache) on first use, one index type at a
+    time, so importing the package and fitting with other solvers never pays
+    for it.
+    """
+    key = np.dtype(index_dtype).name
+    kernel = _EPOCH_KERNELS.get(key)
+    if kernel is None:
+        index_type = types.int32 if key == "int32" else types.int64
+        kernel = _EPOCH_KERNELS[key] = njit_cached(_signature(index_type), nogil=True)(_sgd_epoch_impl)
+    return kernel
 
 
 # ---------------------------------------------------------------- the driver
@@ -637,7 +654,7 @@ class SGDSolver(Solver):
                 # (partial_fit) see the same permutations as one k-epoch fit
                 order[:] = rows
                 st.rng.shuffle(order)
-            sumloss = _sgd_epoch(is_sparse, X_dense, data, indices, indptr, y, sw_eff, order,
+            sumloss = _sgd_epoch(indices.dtype)(is_sparse, X_dense, data, indices, indptr, y, sw_eff, order,
                                  kernel, loss_params, hp, w, aw, q, sc)
             st.n_epochs += 1
             mean_loss = sumloss / n_train
