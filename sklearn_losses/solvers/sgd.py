@@ -174,9 +174,23 @@ def _sgd_epoch_impl(is_sparse, X, data, indices, indptr, y, sw, order, kernel, l
 
         # ---- prediction
         if is_sparse:
-            acc = 0.0
-            for k in range(start, stop):
-                acc += data[k] * w[indices[k]]
+            # four accumulators: the gathers w[indices[k]] overlap instead of
+            # waiting on one serial chain of additions
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            k = start
+            while k + 4 <= stop:
+                a0 += data[k] * w[indices[k]]
+                a1 += data[k + 1] * w[indices[k + 1]]
+                a2 += data[k + 2] * w[indices[k + 2]]
+                a3 += data[k + 3] * w[indices[k + 3]]
+                k += 4
+            while k < stop:
+                a0 += data[k] * w[indices[k]]
+                k += 1
+            acc = (a0 + a1) + (a2 + a3)
         else:
             a0 = 0.0
             a1 = 0.0
