@@ -3,7 +3,7 @@
 They run as subprocesses, as a user would run them, from a temporary working
 directory (nothing is written into the repository). Timeouts are generous
 because a cold numba cache compiles the solvers on first import; with a warm
-cache ``compare_regression.py --quick`` takes a few seconds.
+cache ``compare_regression.py --quick`` (all three sections) takes well under a minute.
 """
 import os
 import subprocess
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LTR_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ltr"  # as the example resolves it
 TIMEOUT = 300  # seconds; cold-cache compilation included
 
 
@@ -45,6 +46,39 @@ def test_compare_regression_quick(tmp_path):
     assert "FAILED" not in out
     assert not (tmp_path / "loss_curves.png").exists()  # --quick does not plot
 
+    # classification: the breast-cancer table, the refusal of linear energies, the imbalanced table
+    lines = out.splitlines()
+    assert "CLASSIFICATION: load_breast_cancer" in out, out
+    header = next((line for line in lines if line.startswith("loss ") and "bal. acc" in line), None)
+    assert header is not None, out
+    for column in ("accuracy", "log-loss", "fit s", "solver"):
+        assert column in header
+    for key in ("cross_entropy", "focal", "perceptron", "energy_hinge", "energy_nll", "distillation"):
+        assert any(line.startswith(key + " ") for line in lines), f"no row for {key}\n{out}"
+    assert "LossClassifier(loss='energy', energy_model='linear') is refused" in out, out
+    assert "[sklearn] LogisticRegression" in out
+    assert "IMBALANCED: load_digits" in out, out
+    header = next((line for line in lines if line.startswith("loss ") and "recall" in line), None)
+    assert header is not None and "precision" in header, out
+    assert any(line.startswith("cross_entropy, class_weight='balanced'") for line in lines), out
+
+    # ranking: the NDCG@10 table on the LTR data, or a clear skip message without it
+    assert "RANKING:" in out, out
+    if LTR_DATA.exists():
+        header = next((line for line in lines if line.startswith("model ") and "NDCG@10" in line), None)
+        assert header is not None, out
+        for model in ("LossRanker ranknet", "LossRanker listwise_softmax", "[sklearn] Ridge"):
+            assert any(line.startswith(model) for line in lines), f"no row for {model}\n{out}"
+        assert "triplet: an embedding loss" in out
+    else:
+        assert "RANKING: skipped" in out, out
+
+
+def test_compare_regression_ranking_skips_without_data(tmp_path):
+    out = run_example("compare_regression.py", "--quick", "--section", "ranking",
+                      "--ltr-data", str(tmp_path / "missing"), cwd=tmp_path)
+    assert "RANKING: skipped" in out and "not in" in out, out
+
 
 def test_custom_loss(tmp_path):
     out = run_example("custom_loss.py", cwd=tmp_path)
@@ -56,4 +90,4 @@ def test_custom_loss(tmp_path):
 
 def test_compare_regression_help(tmp_path):
     out = run_example("compare_regression.py", "--help", cwd=tmp_path)
-    assert "--quick" in out
+    assert "--quick" in out and "--section" in out
