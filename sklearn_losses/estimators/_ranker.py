@@ -264,7 +264,7 @@ class LossRanker(BaseLossEstimator):
     the subgradient method for the RankSVM hinge (query ``pairwise_ranking``).
     ``lambda_loss`` alternates: a RankNet fit, then up to ``lambda_rounds``
     (``solver_options``, default 10) L-BFGS solves of the loss with its
-    |ΔNDCG| weights frozen at the current ranking, re-frozen after each solve
+    ``|ΔNDCG|`` weights frozen at the current ranking, re-frozen after each solve
     until the ranking stops changing. Embedding objectives are not convex in
     ``W`` (and ``triplet`` is not smooth): L-BFGS is used as a local method
     from the PCA start (``solver="subgradient"`` is available).

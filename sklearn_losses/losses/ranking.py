@@ -602,7 +602,7 @@ class RankNetLoss(_PairwiseQueryLoss):
 
 @register_loss
 class LambdaLoss(_PairwiseQueryLoss):
-    r"""LambdaRank / LambdaLoss: |ΔNDCG|-weighted pairwise logistic loss (Burges 2010; Wang et al. 2018; survey section 7.4.1).
+    r"""LambdaRank / LambdaLoss: ``|ΔNDCG|``-weighted pairwise logistic loss (Burges 2010; Wang et al. 2018; survey section 7.4.1).
 
     .. math:: L_q = \sum_{(i,j)\in P_q} |\Delta\mathrm{NDCG}_{ij}|\,
         \log\bigl(1 + e^{-\sigma(s_i - s_j)}\bigr),\qquad
@@ -652,7 +652,7 @@ class LambdaLoss(_PairwiseQueryLoss):
     properties = frozenset()
     survey_section = "7.4.1"
 
-    #: properties with the |ΔNDCG| weights frozen (what the solver minimises)
+    #: properties with the ``|ΔNDCG|`` weights frozen (what the solver minimises)
     frozen_properties = _P_SMOOTH_CONVEX_LIP
 
     def __init__(self, sigma=1.0, k=None, gain="exponential", base="logistic", max_pairs_per_query=None,
