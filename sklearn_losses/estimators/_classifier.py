@@ -5,7 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import ClassifierMixin
-from sklearn.utils import compute_class_weight
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
@@ -34,6 +34,11 @@ class _NegatedEnergy:
     def value_and_gradient(self, y, scores, sample_weight, **kw):
         v, g = self.loss.value_and_gradient(y, -scores, sample_weight)
         return v, -g
+
+    def __getattr__(self, name):
+        if name == "smoothed" and hasattr(self.__dict__.get("loss"), "smoothed"):
+            return lambda mu: _NegatedEnergy(self.loss.smoothed(mu))
+        raise AttributeError(name)
 
 
 class LossClassifier(ClassifierMixin, BaseLossEstimator):
@@ -195,10 +200,13 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         classes = np.arange(len(self.classes_))
         if isinstance(self.class_weight, dict):
             cw = np.array([self.class_weight.get(c, 1.0) for c in self.classes_], dtype=np.float64)
-        elif self.class_weight == "balanced":
-            present = np.unique(y_idx)
+        elif isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            # Σs / (K · Σ_{i in k} s_i) over the classes with weight, computed from the sample
+            # weights so that an integer weight is the same as a repeated row
+            mass = np.bincount(y_idx, weights=sample_weight, minlength=len(classes))
+            present = mass > 0
             cw = np.ones(len(classes))
-            cw[present] = compute_class_weight("balanced", classes=present, y=y_idx)
+            cw[present] = mass.sum() / (present.sum() * mass[present])
         else:
             raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {self.class_weight!r}")
         return sample_weight * cw[y_idx]
@@ -245,10 +253,13 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         return self._fit_classifier(X, y, sample_weight, partial=True)
 
     def _fit_classifier(self, X, y, sample_weight, partial=False):
-        first = not (partial and hasattr(self, "coef_"))
+        fitted = hasattr(self, "coef_")
+        # partial_fit continues a fitted model, except one whose outputs SGD cannot update
+        # (a native multinomial fit): then it starts an SGD (one-vs-rest) model afresh
+        first = not (partial and fitted and getattr(self, "_layout_", None) != "multi")
         self._check_params()
         X_in = X
-        X, y = self._validate_X_y(X, y, reset=first)
+        X, y = self._validate_X_y(X, y, reset=not (partial and fitted))
         check_classification_targets(y)
         if not partial:
             self.classes_ = np.unique(y)
@@ -259,7 +270,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         K = len(self.classes_)
         if K < 2:
             raise ValueError(
-                f"LossClassifier needs samples of at least 2 classes; got only class {self.classes_[0]!r}."
+                f"LossClassifier needs samples of at least 2 classes; got 1 class ({self.classes_[0]!r})."
             )
         y_idx = np.searchsorted(self.classes_, y)
         if first:
@@ -271,7 +282,14 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         sample_weight = self._apply_class_weight(sample_weight, y_idx)
         penalty, alpha, l1_ratio = self._resolve_penalty(loss)
         F = self._features(X, fit=first)
-        layout = self._layout(loss, K)
+        if partial and not first:
+            layout = self._layout_  # the outputs of the first call
+        else:
+            layout = self._layout(loss, K)
+            if partial and layout == "multi" and self.multi_class == "auto" and loss.task != "energy" \
+                    and getattr(loss, "label_encoding", None) in ("pm1", "01") \
+                    and getattr(type(loss), "kernel", None) is not None and not getattr(loss, "coupled", False):
+                layout = "ovr"  # SGD needs per-sample binary problems (as SGDClassifier.partial_fit)
         if first:
             self._layout_ = layout
         energy_model = self._energy_model_for(loss.name) if loss.task == "energy" else None
@@ -313,8 +331,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         n_restarts = self.n_restarts
         if n_restarts is None:
             n_restarts = 1 if ("CONVEX" in loss.properties or partial or solver.name in ("sgd", "derivative_free")) else 3
-        rng = np.random.RandomState(self.random_state if isinstance(self.random_state, (int, np.integer))
-                                    else None)
+        rng = check_random_state(self.random_state)
         omap = PrototypeEnergy(F) if energy_model == "prototype" else None
         states = getattr(self, "_solver_states", None) if not first else None
 
@@ -363,7 +380,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             warnings.warn(
                 f"solver {name!r} did not converge in {self.max_iter} iterations (max_iter); "
                 "increase max_iter, loosen tol, or scale the features.", ConvergenceWarning, stacklevel=3)
-        if not partial and energy_model != "prototype" and not np.any(coef):
+        if not partial and energy_model != "prototype" and not np.any(coef) and (
+                loss.task == "energy" or getattr(loss, "trivial_minimizer", False)):
             warnings.warn(
                 f"loss {loss.name!r} was minimised by the trivial solution (all energies equal): it has "
                 "no margin term, so nothing separates the classes. Use a loss with a margin "
@@ -413,11 +431,16 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         return out + self.intercept_
 
     def decision_function(self, X):
-        """Class scores: ``(n,)`` for two classes with one output (positive class), else ``(n, K)``.
+        """Class scores: ``(n,)`` for two classes (positive > 0), else ``(n, K)``.
 
         For energy losses the scores are minus the energies (higher is better).
+        With two classes and two outputs (energy losses, ``multi_class="multinomial"``)
+        the score is the difference ``s_1 − s_0`` (as scikit-learn's binary classifiers).
         """
-        return self._scores(X)
+        s = self._scores(X)
+        if s.ndim == 2 and s.shape[1] == 2:
+            return s[:, 1] - s[:, 0]
+        return s
 
     def predict(self, X):
         """Predicted labels (from ``classes_``)."""
@@ -427,7 +450,13 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         return self.classes_[s.argmax(axis=1)]
 
     def _has_proba(self):
-        loss = self.loss_ if hasattr(self, "loss_") else self._resolve_loss()
+        if hasattr(self, "loss_"):
+            loss = self.loss_
+        else:
+            try:
+                loss = self._resolve_loss()
+            except (ValueError, TypeError):
+                return False
         return bool(getattr(loss, "is_probabilistic", False))
 
     @available_if(_has_proba)
@@ -447,15 +476,17 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             return loss.predict_proba(s)
         if self._layout_ == "ovr":
             p = np.column_stack([loss.predict_proba(s[:, k])[:, 1] for k in range(s.shape[1])])
-            total = p.sum(axis=1, keepdims=True)
-            uniform = total[:, 0] == 0
-            p[uniform] = 1.0
+            # a tie-break far below any probability resolution: clipped probabilities
+            # (modified Huber: every f >= 1 gives 1) keep the order of the scores, so the
+            # argmax of predict_proba is predict
+            p = p + 1e-12 * (1.0 + np.tanh(s / 2.0))
             return p / p.sum(axis=1, keepdims=True)
         return loss.predict_proba(s)
 
     @available_if(_has_proba)
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (computed stably where the loss allows)."""
+        check_is_fitted(self, "coef_")
         loss = self.loss_
         if self._layout_ == "multi" and loss.task != "energy" and hasattr(loss, "predict_log_proba"):
             return loss.predict_log_proba(self._scores(X))

@@ -26,6 +26,7 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.base import clone
 
 from .._numba import loss_kernel
 from ._base import Loss, ScalarLoss, _as_float_array, register_loss
@@ -261,6 +262,30 @@ class HingeLoss(_MarginLoss):
 
     def _kinks(self):
         return (1.0,)
+
+    def smoothed(self, mu):
+        """A smooth convex upper bound within ``mu · log 2`` (for continuation solvers)."""
+        return _SmoothedHinge(self, mu)
+
+
+class _SmoothedHinge:
+    """``μ · softplus((1 − y f)/μ)``: a smooth upper bound of the hinge within ``μ log 2``.
+
+    For continuation solvers (the subgradient solver drives μ → 0 with L-BFGS).
+    """
+
+    aggregate = None
+    properties = _P_SMOOTH_CONVEX_LIP
+
+    def __init__(self, loss, mu):
+        self.loss, self.mu = loss, float(mu)
+        self.name = f"smoothed({loss.name}, mu={mu:g})"
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight, **kw):
+        y, f = self.loss._check_y(y_true, y_pred)
+        u = (1.0 - y * f) / self.mu
+        w = sample_weight / sample_weight.sum()
+        return float(np.dot(w, self.mu * softplus(u))), -y * sigmoid(u) * w
 
 
 @register_loss
@@ -1106,6 +1131,18 @@ class DistillationLoss(_ProbabilisticLoss):
         _number(self, "temperature", 0.0, low_open=True)
         if self.teacher_input not in ("logits", "proba"):
             raise ValueError(f"distillation: teacher_input must be 'logits' or 'proba', got {self.teacher_input!r}")
+
+    def __sklearn_clone__(self):
+        """Clone the hyper-parameters but share the teacher: a fitted teacher must stay fitted.
+
+        ``sklearn.base.clone`` would otherwise clone a teacher estimator into an
+        unfitted copy (in ``GridSearchCV``, ``cross_val_score`` or a classifier's ``fit``).
+        """
+        params = self.get_params(deep=False)
+        teacher = params.pop("teacher")
+        new = type(self)(**{k: clone(v, safe=False) for k, v in params.items()})
+        new.teacher = teacher
+        return new
 
     # ---------------------------------------------------------- teacher
     def teacher_outputs(self, X):

@@ -51,7 +51,9 @@ class SubgradientSolver(Solver):
         fit_b = problem.fit_intercept
         w = np.array(coef, dtype=np.float64)
         b = np.array(intercept, dtype=np.float64) if fit_b else np.zeros(np.shape(intercept))
-        if not np.any(w):
+        if not np.any(w) and hasattr(problem.loss, "smoothed"):
+            w, b = _continuation(problem, w, b, max_iter, tol)
+        elif not np.any(w):
             warm = LBFGSSolver().solve(problem, w, b, {"max_iter": min(max_iter, 300), "tol": 1e-12})
             if np.isfinite(warm.objective):
                 w, b = warm.coef, (warm.intercept if fit_b else 0.0)
@@ -94,6 +96,37 @@ class SubgradientSolver(Solver):
         b_best = float(best[2]) if np.ndim(best[2]) == 0 else best[2]
         return SolverResult(coef=best[1], intercept=b_best, n_iter=max(it, 1),
                             converged=converged, objective=best[0])
+
+
+def _continuation(problem, w, b, max_iter, tol):
+    """Smoothing continuation for losses that offer ``loss.smoothed(mu)`` (hinge, energy hinge).
+
+    A max of affine pieces smoothed by a log-sum-exp at temperature ``mu`` is
+    a smooth convex upper bound within ``mu · log(#pieces)`` (Nesterov 2005):
+    L-BFGS minimises it for ``mu = 1, 0.1, ...``, each warm-started from the
+    last, until ``mu`` falls below ``0.1 · tol`` times the objective (the
+    smoothing bias is then below the stopping tolerance) or the true
+    objective stops improving. Returns the best point under the true objective.
+    """
+    from dataclasses import replace
+
+    fit_b = problem.fit_intercept
+    best_f, best = objective(problem, w, b)[0], (w, b)
+    mu = 1.0
+    while True:
+        sub = replace(problem, loss=problem.loss.smoothed(mu))
+        res = LBFGSSolver().solve(sub, best[0], best[1], {"max_iter": min(max_iter, 1000), "tol": 1e-8})
+        cand = (res.coef, res.intercept if fit_b else best[1])
+        f = objective(problem, *cand)[0]
+        improved = f < best_f
+        if improved:
+            gain = best_f - f
+            best_f, best = f, cand
+        if not np.isfinite(f) or mu <= 0.1 * tol * max(abs(best_f), 1e-12) or (
+                improved and gain <= 1e-3 * tol * abs(best_f)):
+            break
+        mu /= 10.0
+    return np.array(best[0], dtype=np.float64), best[1]
 
 
 def _inverse_variances(X, sample_weight):
