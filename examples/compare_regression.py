@@ -379,13 +379,13 @@ def _teacher_loss(X_train, y_train):
 
     The teacher sees the training fold only (no leakage into the held-out
     fold); it is fitted on standardised features, which is what the
-    LossClassifier at the end of the Pipeline receives. The teacher reaches
-    the loss as ``teacher.decision_function`` (a callable ``X -> logits``):
-    the estimator itself would be cloned -- unfitted -- with the loss.
+    LossClassifier at the end of the Pipeline receives (a StandardScaler
+    fitted on the same fold gives the same transform). The loss evaluates the
+    teacher's ``decision_function`` (its logits) on the training samples.
     """
     Xs = StandardScaler().fit_transform(X_train)
     teacher = LogisticRegression(max_iter=1000).fit(Xs, y_train)
-    return skl.get_loss("distillation", teacher=teacher.decision_function)
+    return skl.get_loss("distillation", teacher=teacher)
 
 
 def _notes(caught, n_folds):
