@@ -120,3 +120,20 @@ def scalar_loss_grad(y_true, y_pred, params, kernel, loss_out, grad_out):
         l, g = kernel(y_true[i], y_pred[i], params)
         loss_out[i] = l
         grad_out[i] = g
+
+
+@njit_cached(
+    types.float64(
+        types.float64[::1], types.float64[::1], types.float64[::1],
+        SCALAR_FUNCTION, types.float64[::1], types.float64, types.float64[::1],
+    )
+)
+def scalar_weighted_loss_grad(y_true, y_pred, params, kernel, sample_weight, scale, grad_out):
+    """One pass for full-batch solvers: ``Σ s_i ℓ_i`` and ``grad_i = scale · s_i · ℓ'_i``."""
+    total = 0.0
+    for i in range(y_true.shape[0]):
+        l, g = kernel(y_true[i], y_pred[i], params)
+        s = sample_weight[i]
+        total += s * l
+        grad_out[i] = scale * s * g
+    return total

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._numba import scalar_loss_grad
+from .._numba import scalar_loss_grad, scalar_weighted_loss_grad
 
 __all__ = ["Loss", "ScalarLoss", "register_loss", "get_loss", "list_losses", "PROPERTIES", "TASKS"]
 
@@ -248,6 +248,17 @@ class Loss(BaseEstimator):
         and its derivative with respect to every entry of ``y_pred``.  Inputs
         must already be validated float64 arrays; ``sample_weight`` is required.
         """
+        if (type(self)._loss_grad in _KERNEL_LOSS_GRADS and not self.aggregate
+                and getattr(y_pred, "ndim", 0) == 1 and getattr(y_true, "ndim", 0) == 1):
+            # per-sample kernel: losses, weighting and gradient in one compiled pass
+            y_true = np.require(y_true, np.float64, ("C", "W"))
+            y_pred = np.require(y_pred, np.float64, ("C", "W"))
+            sw = np.require(sample_weight, np.float64, ("C", "W"))
+            total = float(sw.sum())
+            grad = np.empty(y_pred.shape[0])
+            value = scalar_weighted_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel,
+                                              sw, 1.0 / total, grad)
+            return float(value / total), grad
         per, g = self._loss_grad(y_true, y_pred)
         total = sample_weight.sum()
         value = float(np.dot(sample_weight, per) / total)
@@ -272,6 +283,11 @@ class Loss(BaseEstimator):
         raise NotImplementedError
 
 
+#: ``_loss_grad`` implementations that, on 1-D input, are exactly the scalar
+#: kernel (so ``value_and_gradient`` may take the fused compiled path)
+_KERNEL_LOSS_GRADS = set()
+
+
 class ScalarLoss(Loss):
     """A loss defined per sample by a numba scalar kernel.
 
@@ -293,3 +309,6 @@ class ScalarLoss(Loss):
         go = np.empty(n)
         scalar_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel, lo, go)
         return lo, go
+
+
+_KERNEL_LOSS_GRADS.add(ScalarLoss._loss_grad)

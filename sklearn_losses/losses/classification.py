@@ -73,7 +73,7 @@ class _ValidatedVG:
     def value_and_gradient(self, y_true, y_pred, sample_weight):
         if not isinstance(y_true, tuple):
             y_true, y_pred = self._check_y(y_true, y_pred)
-        return Loss.value_and_gradient(self, y_true, y_pred, np.asarray(sample_weight, dtype=float))
+        return super().value_and_gradient(y_true, y_pred, np.asarray(sample_weight, dtype=float))
 
 
 def _pm1(y, name="y_true"):
@@ -600,7 +600,9 @@ class CosineSimilarityLoss(_ValidatedVG, Loss):
 @loss_kernel
 def _bce_kernel(y, s, params):
     t = y if y >= 0.0 else 0.0
-    return _nb_softplus(s) - t * s, _nb_sigmoid(s) - t
+    e = math.exp(-abs(s))  # shared by softplus and sigmoid
+    sig = 1.0 / (1.0 + e) if s >= 0.0 else e / (1.0 + e)
+    return max(s, 0.0) + math.log1p(e) - t * s, sig - t
 
 
 @loss_kernel
@@ -1541,3 +1543,9 @@ class TverskyLoss(_OverlapLoss):
         vals = 1.0 - N / Q
         dP = -W * (G * Q - N * (G + a * (1.0 - G) - b * G)) / (Q * Q)
         return vals.ravel(), dP
+
+
+# on 1-D logits the probabilistic losses' _loss_grad is exactly their kernel
+from ._base import _KERNEL_LOSS_GRADS  # noqa: E402
+
+_KERNEL_LOSS_GRADS.add(_ProbabilisticLoss._loss_grad)

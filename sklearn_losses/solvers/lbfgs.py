@@ -71,7 +71,17 @@ class LBFGSSolver(Solver):
         # scale-free stopping rule: the projected gradient must shrink by
         # 1e-2 * tol relative to the start (an absolute gtol depends on the
         # units of X and y)
-        g0 = fun(x0)[1]
+        first = fun(x0)
+        g0 = first[1]
+        evaluated = fun
+
+        def fun(x, _first=[x0.copy(), first]):  # noqa: B006 - reuse the start's evaluation once
+            if _first and np.array_equal(x, _first[0]):
+                out = _first[1]
+                _first.clear()
+                return out
+            return evaluated(x)
+
         if not fit_b:
             g0 = g0[: g0.size - nb]
         gtol = 1e-2 * tol * max(float(np.abs(g0).max()) if g0.size else 0.0, 1e-12)
