@@ -72,7 +72,8 @@ def test_cross_entropy_binary_matches_logistic_regression(cancer):
     X, y = cancer
     ours = LossClassifier("cross_entropy", alpha=ALPHA, tol=1e-8).fit(X, y)
     lr = LogisticRegression(C=1 / (len(y) * ALPHA), tol=1e-10, max_iter=10_000).fit(X, y)
-    np.testing.assert_allclose(ours.coef_, lr.coef_.ravel(), atol=1e-6)
+    np.testing.assert_allclose(ours.coef_, lr.coef_, atol=1e-6)
+    assert ours.coef_.shape == lr.coef_.shape and ours.intercept_.shape == lr.intercept_.shape
     assert ours.intercept_ == pytest.approx(lr.intercept_[0], abs=1e-6)
     np.testing.assert_allclose(ours.predict_proba(X), lr.predict_proba(X), atol=1e-6)
 
@@ -97,7 +98,7 @@ def test_hinge_objective_vs_linear_svc(data, request):
     ours = LossClassifier("hinge", alpha=ALPHA, fit_intercept=False).fit(X, y)
     svc = LinearSVC(loss="hinge", C=1 / (len(y) * ALPHA), fit_intercept=False, tol=1e-8,
                     max_iter=100_000).fit(X, y)
-    f_ours = hinge_objective(ours.coef_, 0.0, X, y, ALPHA)
+    f_ours = hinge_objective(ours.coef_.ravel(), 0.0, X, y, ALPHA)
     f_svc = hinge_objective(svc.coef_.ravel(), 0.0, X, y, ALPHA)
     assert ours.objective_ == pytest.approx(f_ours, rel=1e-9)
     assert f_ours <= f_svc * (1 + 1e-3)
@@ -118,7 +119,7 @@ def test_modified_huber_objective_vs_sgd_classifier(data, request):
     X, y = request.getfixturevalue(data)
     ours = LossClassifier("modified_huber", alpha=ALPHA, tol=1e-8).fit(X, y)
     sgd = SGDClassifier(loss="modified_huber", alpha=ALPHA, tol=1e-6, random_state=0).fit(X, y)
-    f_ours = modified_huber_objective(ours.coef_, ours.intercept_, X, y, ALPHA)
+    f_ours = modified_huber_objective(ours.coef_.ravel(), ours.intercept_[0], X, y, ALPHA)
     f_sgd = modified_huber_objective(sgd.coef_.ravel(), sgd.intercept_[0], X, y, ALPHA)
     assert f_ours <= f_sgd
 
@@ -282,7 +283,7 @@ def test_class_weight(cancer):
     # and as LogisticRegression(class_weight="balanced") (same objective, C = 1/(Σs·alpha))
     lr = LogisticRegression(C=1 / (sw.sum() * ALPHA), class_weight="balanced", tol=1e-10,
                             max_iter=10_000).fit(X, y)
-    np.testing.assert_allclose(bal.coef_, lr.coef_.ravel(), atol=1e-6)
+    np.testing.assert_allclose(bal.coef_, lr.coef_, atol=1e-6)
 
 
 def test_sparse_equals_dense(digits, cancer):

@@ -88,9 +88,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    coef_ : ndarray of shape (n_features,) for two classes with one output, else (n_classes, n_features)
+    coef_ : ndarray of shape (1, n_features) for two classes with one output, else (n_classes, n_features)
         For prototype energies, the prototypes (rows).
-    intercept_ : float or ndarray of shape (n_classes,)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
     loss_, solver_, n_iter_, objective_, model_, n_features_in_, feature_names_in_
         As in :class:`sklearn_losses.LossRegressor`.
 
@@ -188,6 +188,11 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             if self.multi_class == "multinomial":
                 raise ValueError(f"{loss.name!r} is a binary margin loss: multiclass is one-vs-rest only")
             return "ovr"
+        if self.multi_class == "ovr" and loss.name == "distillation":
+            raise ValueError(
+                "distillation matches the teacher's whole class distribution, which one-vs-rest "
+                "problems cannot see: use multi_class='auto' or 'multinomial'."
+            )
         return "ovr" if self.multi_class == "ovr" else "multi"
 
     def _binary_targets(self, loss, pos):
@@ -365,7 +370,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             coef = np.vstack([r.coef for r in results])
             intercept = np.array([float(r.intercept) for r in results])
         else:
-            coef, intercept = results[0].coef, float(results[0].intercept)
+            # one output: scikit-learn's binary layout, coef_ (1, n_features), intercept_ (1,)
+            coef, intercept = results[0].coef[None, :], np.array([float(results[0].intercept)])
         if not self.fit_intercept or energy_model == "prototype":
             intercept = np.zeros_like(intercept) if np.ndim(intercept) else 0.0
         self.coef_ = coef
@@ -399,7 +405,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             elif self._layout_ == "multi":
                 starts.append((np.array(self.coef_.T, float), np.array(self.intercept_, float)))
             else:
-                starts.append((np.array(self.coef_, float), float(self.intercept_)))
+                starts.append((np.array(self.coef_, float).ravel(), float(np.ravel(self.intercept_)[0])))
             return starts
         if omap is not None:  # prototypes start at the class means
             Fd = problem.X
@@ -426,9 +432,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         F = self.model_.transform(X)
         if self.energy_model_ == "prototype":
             return -PrototypeEnergy(F).energies(F, self.coef_.T)
-        coef = self.coef_
-        out = np.asarray(F @ coef.T) if coef.ndim == 2 else np.asarray(F @ coef).ravel()
-        return out + self.intercept_
+        out = np.asarray(F @ self.coef_.T) + self.intercept_
+        return out.ravel() if self._layout_ == "binary" else out
 
     def decision_function(self, X):
         """Class scores: ``(n,)`` for two classes (positive > 0), else ``(n, K)``.
