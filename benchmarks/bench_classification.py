@@ -26,11 +26,7 @@ Cases:
 * ``multiclass_ovr``: 10 classes, ``LossClassifier("hinge", solver="sgd", n_jobs=2)`` (one-vs-rest
   in threads) against ``SGDClassifier(loss="hinge", n_jobs=2)`` (one-vs-rest), same epochs.
 """
-import argparse
-import gc
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -39,6 +35,7 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sklearn.linear_model import LogisticRegression, SGDClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -47,20 +44,11 @@ from sklearn_losses import LossClassifier  # noqa: E402
 from sklearn_losses.losses import get_loss  # noqa: E402
 from sklearn_losses.solvers import Problem, objective  # noqa: E402
 from sklearn_losses.solvers.sgd import SGDSolver  # noqa: E402
+from _harness import median_times as _median_times, run_cases  # noqa: E402
 
 ALPHA = 1e-4
 
 
-def _median_times(fns, repeats):
-    """Median wall time of each function; the functions alternate (fair under a noisy load)."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-    return [statistics.median(ts) for ts in times]
 
 
 def _quiet(fn):
@@ -207,31 +195,9 @@ CASES = [
 ]
 
 
-def print_table(rows):
-    """Print ``(case, ours_s, sklearn_s[, note])`` rows with the ratio ours/sklearn."""
-    width = max(len(r[0]) for r in rows)
-    print(f"{'case':<{width}}  {'ours [ms]':>10}  {'sklearn [ms]':>12}  {'ours/sklearn':>12}  note")
-    for case, ours, theirs, *note in rows:
-        print(f"{case:<{width}}  {ours * 1e3:10.2f}  {theirs * 1e3:12.2f}  {ours / theirs:12.3f}  "
-              f"{note[0] if note else ''}".rstrip())
-
-
 def main(argv=None):
     """Run the selected benchmark cases and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    parser.add_argument("--cases", nargs="*", default=None,
-                        help=f"subset of {[name for name, _ in CASES]}")
-    args = parser.parse_args(argv)
-    rows = []
-    for name, fn in CASES:
-        if args.cases and name not in args.cases:
-            continue
-        t0 = time.perf_counter()
-        rows.extend(fn(quick=args.quick))
-        print(f"[{name}: {time.perf_counter() - t0:.1f} s]", file=sys.stderr)
-    print_table(rows)
-    return rows
+    return run_cases(CASES, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":
