@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..exceptions import ConvergenceWarning
@@ -234,11 +233,14 @@ class BaseLossEstimator(BaseEstimator):
     def _apply_class_weight(self, sample_weight, y):
         return sample_weight
 
-    def _raw(self, X):
+    def _predict_features(self, X):
+        """Validate ``X`` against the fitted estimator and map it through the fitted model."""
         check_is_fitted(self, "coef_")
         X = _validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
         if sp.issparse(X):
             X = X.astype(np.float64)
-        F = self.model_.transform(X)
-        out = F @ self.coef_
+        return self.model_.transform(X)
+
+    def _raw(self, X):
+        out = self._predict_features(X) @ self.coef_
         return np.asarray(out, dtype=np.float64).ravel() + self.intercept_

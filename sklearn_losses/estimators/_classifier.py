@@ -2,7 +2,6 @@
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
@@ -14,7 +13,7 @@ from ..exceptions import ConvergenceWarning, DivergenceError
 from ..losses import get_loss
 from ..models._energy import PrototypeEnergy
 from ..solvers import Problem, get_solver, select_solver
-from ._base import BaseLossEstimator, _validate_data
+from ._base import BaseLossEstimator
 
 __all__ = ["LossClassifier"]
 
@@ -425,11 +424,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
     # ---------------------------------------------------------- prediction
     def _scores(self, X):
-        check_is_fitted(self, "coef_")
-        X = _validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
-        if sp.issparse(X):
-            X = X.astype(np.float64)
-        F = self.model_.transform(X)
+        F = self._predict_features(X)
         if self.energy_model_ == "prototype":
             return -PrototypeEnergy(F).energies(F, self.coef_.T)
         out = np.asarray(F @ self.coef_.T) + self.intercept_

@@ -43,7 +43,7 @@ from ..losses.ranking import QueryIndex, RankNetLoss, PairwiseRankingLoss
 from ..models import KernelModel, LinearModel
 from ..solvers import Problem, get_solver
 from ..solvers._base import objective
-from ._base import COMMON_PARAMS, BaseLossEstimator, _validate_data
+from ._base import COMMON_PARAMS, BaseLossEstimator
 
 __all__ = ["LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score"]
 
@@ -706,11 +706,7 @@ class LossRanker(BaseLossEstimator):
         return "cosine" if self.loss_.name == "nt_xent" else "euclidean"
 
     def _embed(self, X):
-        check_is_fitted(self, "coef_")
-        X = _validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
-        if sp.issparse(X):
-            X = X.astype(np.float64)
-        F = self.model_.transform(X)
+        F = self._predict_features(X)
         return np.asarray(F @ self.coef_, dtype=np.float64) + self.intercept_
 
     @available_if(lambda est: est._loss_supports_embedding())

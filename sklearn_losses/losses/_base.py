@@ -1,6 +1,5 @@
 """The loss protocol, the registry behind :func:`get_loss` / :func:`list_losses`."""
 import difflib
-import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator
