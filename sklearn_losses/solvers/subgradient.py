@@ -15,7 +15,10 @@ class SubgradientSolver(Solver):
     epsilon-insensitive, RMSE, the l1 penalty), where gradient methods stall
     at kinks. Two phases:
 
-    1. **warm start** (unless ``warm_start`` supplied a point): up to 300
+    1. **warm start** (unless ``warm_start`` supplied a point): for losses
+       that offer ``loss.smoothed(mu)`` (hinge, energy hinge: maxima of affine
+       pieces) a smoothing continuation — L-BFGS on log-sum-exp smoothings
+       with a shrinking temperature (Nesterov 2005); for the others up to 300
        L-BFGS iterations on the non-smooth objective, which in practice get
        close to the optimum quickly (Lewis & Overton 2013, "Nonsmooth
        optimization via quasi-Newton methods");
