@@ -101,6 +101,13 @@ class BaseLossEstimator(BaseEstimator):
                 f"{loss.name!r} is a regulariser, not a loss: pass it as penalty= "
                 f"(e.g. penalty={loss.penalty_name!r}) and choose a loss."
             )
+        if loss.task == "generative":
+            raise ValueError(
+                f"loss {loss.name!r} is a generative loss (its inputs are the outputs of a generative "
+                f"model, not a linear or kernel predictor), so {type(self).__name__} cannot fit it. Use "
+                "the loss object directly in your own training loop: loss(y_true, y_pred), "
+                "loss.gradient(y_true, y_pred)."
+            )
         if loss.task not in self._accepted_tasks:
             est = {"regression": "LossRegressor", "classification": "LossClassifier",
                    "energy": "LossClassifier", "ranking": "LossRanker"}.get(loss.task, "another estimator")
