@@ -893,8 +893,29 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
         return y, [np.array([0.4, 0.5, 1.2, m, 2.0 * m, 0.1]), np.array([0.8, 0.3, 0.2, 1.7, m, 0.6])]
 
 
+class _FormLoss(Loss):
+    """Embedding losses computed by ``_form(y_true, y_pred, group) -> (per-sample, gradient)``."""
+
+    def _form(self, y_true, y_pred, group=None):
+        raise NotImplementedError
+
+    def loss(self, y_true, y_pred, group=None):
+        """Per-sample (per-triplet or per-anchor) losses, shape ``(n,)``."""
+        return self._form(y_true, y_pred, group)[0]
+
+    def gradient(self, y_true, y_pred, group=None):
+        """Derivative of the total loss w.r.t. ``y_pred`` (distances or embeddings), same shape."""
+        return self._form(y_true, y_pred, group)[1]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        """Weighted mean loss, a float."""
+        per = self._form(y_true, y_pred, group)[0]
+        sw = self._check_sample_weight(sample_weight, per.shape[0])
+        return float(np.dot(sw, per) / sw.sum())
+
+
 @register_loss
-class TripletLoss(Loss):
+class TripletLoss(_FormLoss):
     r"""Triplet margin loss (Hoffer & Ailon 2015; Schroff et al. 2015, FaceNet; survey section 7.2).
 
     .. math:: \ell = \max\bigl(0,\ d(a, p) - d(a, n) + m\bigr)
@@ -974,19 +995,6 @@ class TripletLoss(Loss):
         _triplet_emb(Z, np.ones(n), ia, ia + 1, ia + 2, m, bool(self.squared), out_l, out_g)
         return out_l, out_g.reshape(E.shape)
 
-    def loss(self, y_true, y_pred, group=None):
-        """Per-triplet losses, shape ``(n,)``."""
-        return self._form(y_true, y_pred, group)[0]
-
-    def gradient(self, y_true, y_pred, group=None):
-        """Derivative w.r.t. ``y_pred`` (distances or embeddings), same shape."""
-        return self._form(y_true, y_pred, group)[1]
-
-    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
-        per = self._form(y_true, y_pred, group)[0]
-        sw = self._check_sample_weight(sample_weight, per.shape[0])
-        return float(np.dot(sw, per) / sw.sum())
-
     def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
         per, g = self._form(y_true, y_pred, group)
         sw = np.asarray(sample_weight, dtype=np.float64)
@@ -1010,7 +1018,7 @@ class TripletLoss(Loss):
 
 
 @register_loss
-class NTXentLoss(Loss):
+class NTXentLoss(_FormLoss):
     r"""NT-Xent, normalised temperature-scaled cross-entropy (Chen et al. 2020, SimCLR; survey section 7.4).
 
     For embeddings :math:`z_1 \dots z_n` where every anchor ``i`` has a positive
@@ -1091,19 +1099,6 @@ class NTXentLoss(Loss):
             raise ValueError(f"nt_xent: pair ids (y_true or group=) must have shape ({Z.shape[0]},)")
         w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
         return nt_xent_loss_grad(Z, self._partners(ids), w, float(self.temperature))
-
-    def loss(self, y_true, y_pred, group=None):
-        """Per-anchor losses ``ℓ_i``, shape ``(n,)``."""
-        return self._form(y_true, y_pred, group)[0]
-
-    def gradient(self, y_true, y_pred, group=None):
-        """``∂(Σ_k ℓ_k)/∂z_i``, shape ``(n, d)``."""
-        return self._form(y_true, y_pred, group)[1]
-
-    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
-        per = self._form(y_true, y_pred, group)[0]
-        sw = self._check_sample_weight(sample_weight, per.shape[0])
-        return float(np.dot(sw, per) / sw.sum())
 
     def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
         sw = np.asarray(sample_weight, dtype=np.float64)
