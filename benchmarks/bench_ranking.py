@@ -93,8 +93,8 @@ def section_ltr(repeats):
         for label, loss in losses:
             m, t = timed(lambda: LossRanker(loss, alpha=1e-2).fit(Xtr, ytr, group=gtr), repeats)
             rows.append((f"LossRanker {label}", m.score(Xte, yte, group=gte), t,
-                         f"{m.solver_}, {m.n_iter_} it" + (f", {m.lambda_rounds_} rounds"
-                                                          if hasattr(m, "lambda_rounds_") else "")))
+                         f"{m.solver_}, {m.n_iter_} it" + (f", {m.n_rounds_} rounds"
+                                                          if hasattr(m, "n_rounds_") else "")))
     try:
         import lightgbm as lgb
 

@@ -126,8 +126,8 @@ def test_modified_huber_predict_proba():
     p = skl.get_loss("modified_huber").predict_proba(np.array([-3.0, 0.0, 0.5, 2.0]))
     np.testing.assert_allclose(p[:, 1], [0.0, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    assert skl.get_loss("modified_huber").is_probabilistic
-    assert not skl.get_loss("hinge").is_probabilistic
+    assert "predict_proba" in skl.get_loss("modified_huber").capabilities.provides
+    assert "predict_proba" not in skl.get_loss("hinge").capabilities.provides
 
 
 def test_margin_kernels_usable_by_solvers():
@@ -538,7 +538,9 @@ def test_protocol(name):
     loss = skl.get_loss(name)
     assert loss.name == name
     assert loss.properties <= skl.PROPERTIES
-    assert isinstance(loss.is_probabilistic, bool)
+    caps = loss.capabilities
+    assert caps.name == name and caps.task == loss.task
+    assert ("predict_proba" in caps.provides) == (caps.predict_proba is not None)
     assert pickle.loads(pickle.dumps(loss)).get_params() == loss.get_params()
     y, anchors = loss._probe(np.random.default_rng(0))
     for a in anchors:

@@ -347,7 +347,7 @@ def test_real_ltr_data(ltr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         lam.fit(Xtr[sub], ytr[sub], group=gtr[sub])
-    assert lam.lambda_rounds_ >= 1 and lam.solver_ == "lbfgs"
+    assert lam.n_rounds_ >= 1 and lam.solver_ == "lbfgs"
     assert lam.score(Xte, yte, group=gte) > 0.7
 
 

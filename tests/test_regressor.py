@@ -220,8 +220,8 @@ def test_auto_solver_choice(diabetes, key, expected):
 
 def test_auto_picks_sgd_for_large_n(monkeypatch, diabetes):
     import sklearn_losses.solvers as solvers
-    assert solvers.select_solver(skl.get_loss("huber"), "l2", 10**6) == "sgd"
-    assert solvers.select_solver(skl.get_loss("root_mean_squared_error"), "l2", 10**6) == "lbfgs"
+    assert solvers.select_solver(skl.get_loss("huber").capabilities, "l2", 10**6) == "sgd"
+    assert solvers.select_solver(skl.get_loss("root_mean_squared_error").capabilities, "l2", 10**6) == "lbfgs"
 
 
 def test_ruled_out_solver_names_missing_property(diabetes):

@@ -11,6 +11,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_losses.contract import capabilities
 from sklearn_losses.exceptions import DivergenceError
 from sklearn_losses.losses import get_loss
 from sklearn_losses.solvers._base import Problem, objective
@@ -26,9 +27,10 @@ def _problem(X, y, loss="mean_squared_error", penalty="l2", alpha=1e-4, l1_ratio
                    l1_ratio=l1_ratio, fit_intercept=fit_intercept)
 
 
-def _solve(problem, **params):
+def _solve(problem, partial_fit=False, **params):
     params.setdefault("random_state", 0)
-    return SGDSolver().solve(problem, np.zeros(problem.n_features), 0.0, params)
+    state = {} if partial_fit else None
+    return SGDSolver(**params).solve(problem, np.zeros(problem.n_features), 0.0, state=state)
 
 
 @pytest.fixture(scope="module")
@@ -303,11 +305,11 @@ def test_state_continuation_equals_full_run(synthetic, average):
     pr = _problem(X, y, penalty="elasticnet", alpha=1e-3, sample_weight=sw)
     params = dict(learning_rate="invscaling", eta0=0.01, tol=None, average=average,
                   random_state=42)
-    full = SGDSolver().solve(pr, np.zeros(X.shape[1]), 0.0, dict(params, max_iter=4))
+    full = SGDSolver(**dict(params, max_iter=4)).solve(pr, np.zeros(X.shape[1]), 0.0)
     state = {}
     coef, intercept = np.zeros(X.shape[1]), 0.0
     for _ in range(4):
-        res = SGDSolver().solve(pr, coef, intercept, dict(params, max_iter=1000), state=state)
+        res = SGDSolver(**dict(params, max_iter=1000)).solve(pr, coef, intercept, state=state)
         assert res.n_iter == 1  # partial_fit: exactly one epoch
         coef, intercept, state = res.coef, res.intercept, res.state
     assert isinstance(state, SGDState) and state.n_epochs == 4
@@ -316,11 +318,11 @@ def test_state_continuation_equals_full_run(synthetic, average):
     assert intercept == pytest.approx(full.intercept, rel=1e-12)
     # the state survives pickling and continues a full fit too
     state2 = pickle.loads(pickle.dumps(full.state))
-    more = SGDSolver().solve(pr, full.coef, full.intercept, params, state=state2)
+    more = SGDSolver(**params).solve(pr, full.coef, full.intercept, state=state2)
     assert more.state.n_epochs == 5 and more.n_iter == 1
     assert full.state.n_epochs == 4  # the caller's state arrays are not mutated
     with pytest.raises(ValueError, match="features"):
-        SGDSolver().solve(_problem(X[:, :5], y), coef[:5], 0.0, params, state=more.state)
+        SGDSolver(**params).solve(_problem(X[:, :5], y), coef[:5], 0.0, state=more.state)
 
 
 def test_partial_fit_flag_without_state(synthetic):
@@ -369,7 +371,7 @@ def test_tol_stopping_and_converged_flag(synthetic):
 
 def test_aggregate_loss_refused():
     with pytest.raises(ValueError, match="lbfgs"):
-        SGDSolver().check(get_loss("root_mean_squared_error"), "l2")
+        SGDSolver().check(capabilities(get_loss("root_mean_squared_error")), "l2")
     X = np.ones((5, 2))
     with pytest.raises(ValueError, match="subgradient"):
         _solve(_problem(X, np.ones(5), "root_mean_squared_error"))

@@ -1,16 +1,32 @@
-"""What LossRegressor, LossClassifier and LossRanker share: wiring a loss, a model and a solver."""
-import numbers
+"""What LossRegressor, LossClassifier and LossRanker share: the one fit path.
+
+``BaseLossEstimator._fit`` is the only pipeline::
+
+    validate parameters → validate X, y → resolve the loss (its Capabilities)
+    → map the targets to problems (the subclass's ``_plan``) → features (the model)
+    → solver (from the declarations) → solve each problem → fitted attributes
+
+Subclasses only map targets to problems (``_plan``) and shape the fitted
+attributes (``_fitted_attributes``). Nothing here reads a loss except
+through :func:`sklearn_losses.contract.capabilities`; every fitted attribute
+is set at the very end, so a call that raises leaves the estimator as it was.
+"""
+import copy
 import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..exceptions import ConvergenceWarning
-from ..losses import Loss, get_loss
+from ..contract import capabilities, check_loss_protocol
+from ..exceptions import ConvergenceWarning, DivergenceError
+from ..losses import get_loss
 from ..models import make_model
-from ..solvers import Problem, get_solver, select_solver
+from ..solvers import MultiStart, Problem, Reweighting, Solver, get_solver, select_solver, SOLVERS
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -18,28 +34,56 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["BaseLossEstimator"]
+__all__ = ["BaseLossEstimator", "Plan"]
 
-_PENALTIES = (None, "l2", "l1", "elasticnet")
+_ESTIMATOR_FOR_TASK = {"regression": "LossRegressor", "classification": "LossClassifier",
+                       "energy": "LossClassifier", "ranking": "LossRanker", "generative": "LossGenerator"}
 
-#: constructor parameters shared by every estimator, with their defaults
-COMMON_PARAMS = dict(
-    penalty="l2", alpha=1e-4, l1_ratio=0.15, fit_intercept=True, model="linear", kernel="rbf",
-    gamma=None, degree=3, coef0=1, n_components=None, kernel_approximation="auto", solver="auto",
-    max_iter=1000, tol=1e-4, learning_rate="invscaling", eta0=0.01, power_t=0.25, average=False,
-    shuffle=True, early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-    warm_start=False, random_state=None, verbose=0, solver_options=None,
-)
+
+@dataclass
+class Plan:
+    """What a subclass maps the training targets to (the problems the solver is handed).
+
+    Attributes
+    ----------
+    targets : list of (y, n_outputs)
+        One entry per problem (one-vs-rest: one per class).
+    sample_weight : ndarray
+        Weights of the samples (after class / query weighting).
+    caps : Capabilities
+        The loss's declaration in the mode it is used in.
+    loss_kwargs : dict or None
+        Extra keywords of the data term (query index, embedding tuples).
+    output_map : callable or None
+        ``F -> output map`` (e.g. prototype energies), None = linear outputs.
+    fit_intercept : bool
+    mode : str or None
+    dense : bool
+        The problem needs dense features.
+    info : dict
+        Whatever the subclass needs again in ``_fitted_attributes`` / ``_start``.
+    """
+
+    targets: list
+    sample_weight: np.ndarray
+    caps: Any
+    loss_kwargs: Optional[dict] = None
+    output_map: Any = None
+    fit_intercept: bool = True
+    mode: Optional[str] = None
+    dense: bool = False
+    info: dict = field(default_factory=dict)
 
 
 class BaseLossEstimator(BaseEstimator):
     """Shared machinery: parameter checks, loss and penalty resolution, model and solver wiring.
 
-    Subclasses define ``_task`` (the loss task they accept), ``_default_loss``
-    and the target handling (``_prepare_targets``).
+    Subclasses define ``_accepted_tasks``, ``_y_validation_kwargs``,
+    ``_plan`` (targets → problems) and ``_fitted_attributes``.
     """
 
-    _task = None
+    _accepted_tasks = ()
+    _y_validation_kwargs = {}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -47,112 +91,132 @@ class BaseLossEstimator(BaseEstimator):
         return tags
 
     def set_params(self, **params):
-        """Set parameters; ``loss__<p>`` also works when ``loss`` is a catalogue key.
+        """Set parameters; ``loss__<p>`` works whether ``loss`` is a key or an object.
 
-        The key is then replaced by the loss object (``get_loss(key)``) whose
-        parameter is set, so ``GridSearchCV(LossRegressor(loss="huber"),
-        {"loss__delta": [...]})`` works as with a loss object.
+        When ``loss`` and ``loss__<p>`` are set together (a ``GridSearchCV``
+        grid over both), the new loss is built first (``get_loss(key)`` for
+        a key) and its parameters are set on it; ``loss__<p>`` alone with a
+        key as the current loss replaces the key by its loss object.
         """
-        if any(k.startswith("loss__") for k in params) and isinstance(self.loss, str):
-            loss_param = params.pop("loss", self.loss)
-            nested = {k[6:]: params.pop(k) for k in list(params) if k.startswith("loss__")}
-            obj = get_loss(loss_param) if isinstance(loss_param, str) else clone(loss_param)
+        nested = {k[6:]: params.pop(k) for k in list(params) if k.startswith("loss__")}
+        if nested:
+            base = params.pop("loss", self.loss)
+            obj = get_loss(base) if isinstance(base, str) else clone(base, safe=False)
             params["loss"] = obj.set_params(**nested)
         return super().set_params(**params)
 
     # ------------------------------------------------------------ checks
     def _check_params(self):
-        if self.penalty not in _PENALTIES and not (
-            isinstance(self.penalty, Loss) and getattr(self.penalty, "kind", None) == "regularizer"
-        ):
-            raise ValueError(
-                f"penalty must be one of {_PENALTIES} or a regulariser object "
-                f"(get_loss('l1'|'l2'|'elasticnet')), got {self.penalty!r}"
-            )
-        for name, lo in (("alpha", 0.0), ("tol", None), ("eta0", 0.0)):
-            v = getattr(self, name)
-            if name == "tol" and v is None:
-                continue
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0 or (name == "eta0" and v == 0):
-                raise ValueError(f"{name} must be a {'positive' if name == 'eta0' else 'non-negative'} "
-                                 f"finite number, got {v!r}")
-        if not isinstance(self.l1_ratio, numbers.Real) or not 0 <= self.l1_ratio <= 1:
-            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
-        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.model not in ("linear", "kernel"):
-            raise ValueError(f"model must be 'linear' or 'kernel', got {self.model!r}")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise ValueError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
-        if self.learning_rate not in ("constant", "optimal", "invscaling", "adaptive"):
-            raise ValueError("learning_rate must be 'constant', 'optimal', 'invscaling' or 'adaptive', "
-                             f"got {self.learning_rate!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        """Validate every constructor parameter (scikit-learn's constraints, then cross-checks)."""
+        self._validate_params()
+        opts = self.solver_options
+        if opts is not None and not all(isinstance(k, str) for k in opts):
+            raise ValueError(f"solver_options must be a dict with string keys, got {opts!r}")
 
     def _resolve_loss(self):
+        """The loss object (a copy) and its capabilities; refuse what this estimator cannot fit."""
         loss = self.loss
-        if isinstance(loss, Loss):
-            loss = clone(loss)
-        else:
+        if isinstance(loss, str):
             loss = get_loss(loss)
-        if getattr(loss, "kind", None) == "regularizer":
+        else:
+            check_loss_protocol(loss)
+            try:
+                loss = clone(loss, safe=False)
+            except Exception:  # a duck-typed loss whose get_params does not rebuild it
+                loss = copy.deepcopy(loss)
+        caps = capabilities(loss)
+        name = caps.name
+        if caps.regularizer:
             raise ValueError(
-                f"{loss.name!r} is a regulariser, not a loss: pass it as penalty= "
-                f"(e.g. penalty={loss.penalty_name!r}) and choose a loss."
+                f"{name!r} is a regulariser, not a loss: pass it as penalty= "
+                f"(e.g. penalty={name!r}) and choose a loss."
             )
-        if loss.task == "generative":
+        if caps.task not in self._accepted_tasks:
+            est = _ESTIMATOR_FOR_TASK.get(caps.task, "another estimator")
             raise ValueError(
-                f"loss {loss.name!r} is a generative loss (its inputs are the outputs of a generative "
-                f"model, not a linear or kernel predictor), so {type(self).__name__} cannot fit it. Use "
-                "the loss object directly in your own training loop: loss(y_true, y_pred), "
-                "loss.gradient(y_true, y_pred)."
-            )
-        if loss.task not in self._accepted_tasks:
-            est = {"regression": "LossRegressor", "classification": "LossClassifier",
-                   "energy": "LossClassifier", "ranking": "LossRanker"}.get(loss.task, "another estimator")
-            raise ValueError(
-                f"loss {loss.name!r} is a {loss.task} loss; {type(self).__name__} needs a "
+                f"loss {name!r} is a {caps.task} loss; {type(self).__name__} needs a "
                 f"{' or '.join(self._accepted_tasks)} loss. Use {est} for it, or pick one of "
                 f"sklearn_losses.list_losses(task={self._accepted_tasks[0]!r})."
             )
-        if not loss.minimizable:
+        if not caps.minimizable:
             raise ValueError(
-                f"loss {loss.name!r} is unbounded below and cannot be minimised: it is an evaluation "
+                f"loss {name!r} is unbounded below and cannot be minimised: it is an evaluation "
                 "metric. Compute it on predictions (sklearn_losses.get_loss(...)(y, y_pred)) and "
                 "fit with another loss."
             )
-        loss._params_array()  # validates the hyper-parameters
-        return loss
+        if caps.kernel_params is not None:
+            caps.kernel_params()  # validates the hyper-parameters
+        return loss, caps
 
-    def _resolve_penalty(self, loss):
+    def _resolve_penalty(self, caps):
         penalty, alpha, l1_ratio = self.penalty, float(self.alpha), float(self.l1_ratio)
-        if isinstance(penalty, Loss):
-            l1_ratio = float(penalty.l1_ratio) if penalty.penalty_name == "elasticnet" else l1_ratio
-            penalty = penalty.penalty_name
-        if loss.penalty is not None:
-            lp, la = loss.penalty
+        if penalty is not None and not isinstance(penalty, str):
+            pcaps = capabilities(penalty)
+            if not pcaps.regularizer:
+                raise ValueError(f"penalty must be 'l2', 'l1', 'elasticnet', None or a regulariser object "
+                                 f"(get_loss('l1'|'l2'|'elasticnet')), got the loss {pcaps.name!r}")
+            l1_ratio = float(penalty.get_params().get("l1_ratio", l1_ratio))
+            penalty = pcaps.name
+        if caps.carried_penalty is not None:
+            lp, la = caps.carried_penalty
             if (penalty, alpha) != ("l2", 1e-4) and (penalty, alpha) != (lp, la):
                 warnings.warn(
-                    f"loss {loss.name!r} carries its own penalty ({lp}, alpha={la}); "
+                    f"loss {caps.name!r} carries its own penalty ({lp}, alpha={la}); "
                     f"penalty={self.penalty!r} and alpha={self.alpha!r} are ignored.",
-                    UserWarning, stacklevel=3,
+                    UserWarning, stacklevel=4,
                 )
             penalty, alpha = lp, la
         return penalty, alpha, l1_ratio
 
-    def _supports_partial_fit(self):
-        """partial_fit exists when SGD can minimise the loss (per-sample, not aggregate)."""
-        if self.solver not in ("auto", "sgd"):
-            return False
-        try:
-            loss = self._resolve_loss()
-        except (ValueError, TypeError):
-            return True  # let partial_fit raise the informative error
-        return loss.aggregate is None and getattr(type(loss), "kernel", None) is not None
+    # ------------------------------------------------------------ solvers
+    def _solver_spec(self):
+        """``(solver instance or None, solver class or None, options)`` from ``solver=``."""
+        options = dict(self.solver_options or {})
+        if isinstance(self.solver, Solver) or not isinstance(self.solver, str):
+            return clone(self.solver), None, options
+        if self.solver == "auto":
+            return None, None, options
+        return None, get_solver(self.solver), options
 
-    def _solver_params(self):
-        return {k: getattr(self, k) for k in COMMON_PARAMS}
+    def _supports_partial_fit(self):
+        """partial_fit exists when a stochastic solver can minimise the loss on one output."""
+        try:
+            instance, cls, _ = self._solver_spec()
+            loss, caps = self._resolve_loss()
+        except (ValueError, TypeError):
+            return self.solver in ("auto", "sgd")  # let partial_fit raise the informative error
+        solver = instance if instance is not None else (cls or SOLVERS["sgd"])()
+        return bool(solver.stochastic) and not solver.unmet(self._partial_caps(caps), None, 1)
+
+    def _partial_caps(self, caps):
+        return caps
+
+    def _build_solver(self, plan, penalty, n_samples, partial):
+        caps, n_out = plan.caps, plan.targets[0][1]
+        omap = plan.output_map
+        instance, cls, options = self._solver_spec()
+        max_rounds = options.pop("lambda_rounds", None)
+        if instance is None:
+            if cls is None:
+                cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap)]
+                known = set(cls._get_param_names())
+                options = {k: v for k, v in options.items() if k in known}
+            instance = cls.from_estimator(self, options)
+        if partial:
+            if not instance.stochastic:
+                raise ValueError(f"partial_fit needs a stochastic solver ('sgd'), got solver={self.solver!r}")
+            instance.set_params(max_iter=1, tol=None, early_stopping=False)
+        instance.check(caps, penalty, n_out, omap)
+        solver = instance
+        if caps.reweighting is not None and not partial:
+            solver = Reweighting(solver, max_rounds=10 if max_rounds is None else int(max_rounds))
+        restarts = self._n_restarts(caps, instance, partial)
+        if restarts > 1:
+            solver = MultiStart(solver, n_starts=restarts, random_state=self.random_state)
+        return solver, instance.name
+
+    def _n_restarts(self, caps, solver, partial):
+        return 1
 
     # ------------------------------------------------------------ fitting
     def _validate_X_y(self, X, y, reset=True):
@@ -167,66 +231,65 @@ class BaseLossEstimator(BaseEstimator):
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X, y
 
-    def _features(self, X, fit):
-        if fit:
-            self.model_ = make_model(self).fit(X)
-        return self.model_.transform(X)
+    def _make_model(self, plan):
+        return make_model(self)
 
-    def _fit(self, X, y, sample_weight, partial=False):
-        first = not (partial and hasattr(self, "coef_"))
-        self._check_params()
-        X, y_raw = self._validate_X_y(X, y, reset=first)
-        if first:
-            self.loss_ = self._resolve_loss()
-        loss = self.loss_
-        y = self._prepare_targets(y_raw, fit=first)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if np.any(sample_weight < 0) or sample_weight.sum() <= 0:
+    def _sample_weight(self, sample_weight, X):
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if np.any(sw < 0) or sw.sum() <= 0:
             raise ValueError("sample_weight must be non-negative and not all zero")
-        sample_weight = self._apply_class_weight(sample_weight, y)
-        penalty, alpha, l1_ratio = self._resolve_penalty(loss)
-        F = self._features(X, fit=first)
-        name = self.solver
-        if partial:
-            name = "sgd" if name == "auto" else name
-        elif name == "auto":
-            name = select_solver(loss, penalty, F.shape[0])
-        solver = get_solver(name)
-        if partial and not solver.stochastic:
-            raise ValueError(f"partial_fit needs a stochastic solver ('sgd'), got solver={self.solver!r}")
-        solver.check(loss, penalty)
-        problem = Problem(X=F, y=y, sample_weight=sample_weight, loss=loss, penalty=penalty,
-                          alpha=alpha, l1_ratio=l1_ratio, fit_intercept=bool(self.fit_intercept))
-        d = F.shape[1]
-        reuse = (partial and not first) or (
-            self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (d,)
-            and getattr(self, "solver_", None) == name
-        )
-        if reuse:
-            coef, intercept = np.array(self.coef_, dtype=np.float64), float(self.intercept_)
-        elif name == "closed_form":  # ignores the starting point: skip the weighted median
-            coef, intercept = np.zeros(d), 0.0
-        else:
-            coef, intercept = np.zeros(d), self._initial_intercept(y, sample_weight, loss)
-        state = getattr(self, "_solver_state", None) if (partial and not first) else None
-        params = self._solver_params()
-        if partial:  # one epoch per call, as scikit-learn's partial_fit
-            params.update(max_iter=1, tol=None, early_stopping=False)
-        result = solver.solve(problem, coef, intercept, params, state=state)
-        if not (np.all(np.isfinite(result.coef)) and np.isfinite(result.intercept)):
-            from ..exceptions import DivergenceError
+        return sw
 
-            raise DivergenceError(
-                f"solver {name!r} produced non-finite coefficients; scale the features, lower eta0 "
-                "or pick another solver."
-            )
-        self.coef_ = result.coef
-        self.intercept_ = float(result.intercept) if self.fit_intercept else 0.0
-        self.solver_ = name
-        self.objective_ = result.objective
-        self._solver_state = result.state
-        self.n_iter_ = int(result.n_iter) if not (partial and not first) else self.n_iter_ + int(result.n_iter)
-        if not partial and not result.converged:
+    def _fit(self, X, y, sample_weight=None, partial=False, **fit_kwargs):
+        """The one fit path (see the module docstring)."""
+        self._check_params()
+        continuing = partial and self._continues()
+        X_in = X
+        X, y = self._validate_X_y(X, y, reset=not continuing)
+        loss, caps = (self.loss_, capabilities(self.loss_)) if continuing else self._resolve_loss()
+        sw = self._sample_weight(sample_weight, X)
+        plan = self._plan(X_in, X, y, sw, loss, caps, partial=partial, continuing=continuing, **fit_kwargs)
+        penalty, alpha, l1_ratio = self._resolve_penalty(caps)
+        model = self.model_ if continuing else self._make_model(plan).fit(X)
+        F = model.transform(X)
+        if plan.dense and sp.issparse(F):
+            F = F.toarray()
+        omap = plan.output_map(F) if plan.output_map is not None else None
+        plan.output_map = omap
+        solver, name = self._build_solver(plan, penalty, F.shape[0], partial)
+        states = self._solver_states if continuing else [None] * len(plan.targets)
+
+        def run(j):
+            yt, n_out = plan.targets[j]
+            problem = Problem(X=F, y=yt, sample_weight=plan.sample_weight, loss=loss, penalty=penalty,
+                              alpha=alpha, l1_ratio=l1_ratio, fit_intercept=plan.fit_intercept,
+                              loss_kwargs=plan.loss_kwargs, n_outputs=n_out, output_map=omap,
+                              caps=plan.caps, mode=plan.mode)
+            coef, intercept = self._start(problem, j, plan, continuing, name)
+            state = (states[j] if states[j] is not None else {}) if partial else None
+            return solver.solve(problem, coef, intercept, state=state)
+
+        jobs = getattr(self, "n_jobs", None)
+        if len(plan.targets) > 1 and jobs not in (None, 1):
+            results = Parallel(n_jobs=jobs, prefer="threads")(delayed(run)(j) for j in range(len(plan.targets)))
+        else:
+            results = [run(j) for j in range(len(plan.targets))]
+        for res in results:
+            if not (np.all(np.isfinite(res.coef)) and np.all(np.isfinite(res.intercept))):
+                raise DivergenceError(
+                    f"solver {name!r} produced non-finite coefficients; scale the features, lower eta0 "
+                    "or pick another solver.")
+        fitted = self._fitted_attributes(results, plan, F, caps)
+        n_iter = max(int(r.n_iter) for r in results)
+        fitted.update(loss_=loss, model_=model, solver_=name,
+                      objective_=float(sum(r.objective for r in results)),
+                      n_iter_=self.n_iter_ + n_iter if continuing else n_iter,
+                      _solver_states=[r.state for r in results])
+        if isinstance(solver, Reweighting):
+            fitted["n_rounds_"] = solver.n_rounds_
+        for key, value in fitted.items():  # every attribute at once: a failed call changes nothing
+            setattr(self, key, value)
+        if not partial and not all(r.converged for r in results):
             warnings.warn(
                 f"solver {name!r} did not converge in {self.max_iter} iterations (max_iter); "
                 "increase max_iter, loosen tol, or scale the features.",
@@ -234,11 +297,27 @@ class BaseLossEstimator(BaseEstimator):
             )
         return self
 
-    def _initial_intercept(self, y, sample_weight, loss):
-        return 0.0
+    def _continues(self):
+        """True when partial_fit continues the fitted model (False: it starts afresh)."""
+        return hasattr(self, "coef_")
 
-    def _apply_class_weight(self, sample_weight, y):
-        return sample_weight
+    def _previous(self, j, plan):
+        """The fitted ``(coef, intercept)`` of problem ``j`` in the solver's shapes, or None."""
+        return None
+
+    def _start(self, problem, j, plan, continuing, solver_name):
+        """Starting point: the previous solution (partial_fit, warm_start) or zeros and the best constant."""
+        shape, bshape = problem.coef_shape, problem.intercept_shape
+        if continuing or (self.warm_start and getattr(self, "solver_", None) == solver_name):
+            prev = self._previous(j, plan)
+            if prev is not None and np.shape(prev[0]) == shape:
+                return np.array(prev[0], dtype=np.float64), prev[1]
+        b0 = np.zeros(bshape) if bshape else 0.0
+        caps = problem.caps
+        if (problem.fit_intercept and not bshape and caps.fit_intercept_only is not None
+                and solver_name != "closed_form"):
+            b0 = float(caps.fit_intercept_only(problem.y, problem.sample_weight))
+        return np.zeros(shape), b0
 
     def _predict_features(self, X):
         """Validate ``X`` against the fitted estimator and map it through the fitted model."""

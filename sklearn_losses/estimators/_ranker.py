@@ -27,27 +27,24 @@ score differences, without it the contrastive loss on embeddings.
 all samples as one query; ``triplet`` and ``nt_xent`` with ``group`` raise
 ``ValueError`` (they have no query form).
 """
-import numbers
 import warnings
+from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.metrics import make_scorer
 from sklearn.utils import check_random_state
 from sklearn.utils._metadata_requests import _routing_enabled
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import ConvergenceWarning, DivergenceError
-from ..losses.ranking import QueryIndex, RankNetLoss, PairwiseRankingLoss
+from ..losses.ranking import QueryIndex
 from ..models import KernelModel, LinearModel
-from ..solvers import Problem, get_solver
-from ..solvers._base import objective
-from ._base import COMMON_PARAMS, BaseLossEstimator
+from ._base import BaseLossEstimator, Plan
+from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SOLVER, declare_params
 
 __all__ = ["LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score"]
 
-_RANKING_SOLVERS = ("auto", "lbfgs", "subgradient")
 
 
 # =====================================================================
@@ -204,26 +201,6 @@ def _label_neighbors(F, labels, n_pos, n_neg):
     return near_pos, near_neg
 
 
-# =====================================================================
-# the embedding objective seen by the solvers
-# =====================================================================
-class _EmbeddingObjective:
-    """Adapter: a solver's ``value_and_gradient(y, Z, sw)`` for an embedding loss on fixed tuples."""
-
-    def __init__(self, loss, tuples, weights):
-        self.loss = loss
-        self.tuples = tuples
-        self.weights = weights
-        self.name = loss.name
-        self.aggregate = None
-        self.properties = loss.embedding_properties
-
-    def value_and_gradient(self, y_true, Z, sample_weight, **kwargs):
-        if self.weights.size == 0 or self.weights.sum() <= 0:
-            return 0.0, np.zeros_like(Z)
-        return self.loss.embedding_value_and_gradient(np.ascontiguousarray(Z), self.tuples, self.weights)
-
-
 class LossRanker(BaseLossEstimator):
     r"""Learning to rank with any ranking loss of the catalogue, and embedding learning.
 
@@ -304,9 +281,10 @@ class LossRanker(BaseLossEstimator):
         embedding then improves *local* neighbourhoods, which is what k-NN
         and retrieval use. ``"random"``: positives and negatives uniformly
         among the same / other labels (a global, LDA-like separation).
-    learning_rate, eta0, power_t, average, shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start
-        Accepted for parameter parity with :class:`LossRegressor`; the
-        ranking solvers are full-batch, so only ``warm_start`` is used.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting in the same mode.
+        (The ranking losses couple samples, so no stochastic solver applies:
+        the ranker has no SGD parameters.)
 
     Attributes
     ----------
@@ -317,8 +295,8 @@ class LossRanker(BaseLossEstimator):
         As :class:`LossRegressor`.
     n_queries_ : int
         Query mode: number of training queries.
-    lambda_rounds_ : int
-        ``lambda_loss``: re-weighting rounds that ran.
+    n_rounds_ : int
+        Losses solved by re-weighting rounds (``lambda_loss``): the rounds that ran.
     items_ : ndarray of shape (n_train, n_components)
         Embedding mode: the training embeddings ``predict`` scores against.
     labels_ : ndarray of shape (n_train,)
@@ -339,97 +317,22 @@ class LossRanker(BaseLossEstimator):
     _accepted_tasks = ("ranking",)
     _y_validation_kwargs = {"y_numeric": False, "multi_output": False}
 
-    def __init__(
-        self, loss="ranknet", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
-        model="linear", kernel="rbf", gamma=None, degree=3, coef0=1, n_components=None,
-        kernel_approximation="auto", solver="auto", max_iter=1000, tol=1e-4, learning_rate="invscaling",
-        eta0=0.01, power_t=0.25, average=False, shuffle=True, early_stopping=False,
-        validation_fraction=0.1, n_iter_no_change=5, warm_start=False, random_state=None, verbose=0,
-        solver_options=None, query_weighting="size", kernel_components=None, n_tuples_per_sample=10,
-        tuple_sampling="neighbors",
-    ):
-        self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.model = model
-        self.kernel = kernel
-        self.gamma = gamma
-        self.degree = degree
-        self.coef0 = coef0
-        self.n_components = n_components
-        self.kernel_approximation = kernel_approximation
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.average = average
-        self.shuffle = shuffle
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.solver_options = solver_options
-        self.query_weighting = query_weighting
-        self.kernel_components = kernel_components
-        self.n_tuples_per_sample = n_tuples_per_sample
-        self.tuple_sampling = tuple_sampling
-
     # ------------------------------------------------------------ helpers
-    def _check_ranker_params(self):
-        self._check_params()
-        if self.query_weighting not in ("size", "uniform"):
-            raise ValueError(f"query_weighting must be 'size' or 'uniform', got {self.query_weighting!r}")
-        for name in ("n_components", "kernel_components"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1):
-                raise ValueError(f"{name} must be None or a positive integer, got {v!r}")
-        v = self.n_tuples_per_sample
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"n_tuples_per_sample must be a positive integer, got {v!r}")
-        if self.tuple_sampling not in ("neighbors", "random"):
-            raise ValueError(f"tuple_sampling must be 'neighbors' or 'random', got {self.tuple_sampling!r}")
-        if self.solver not in _RANKING_SOLVERS:
-            raise ValueError(
-                f"LossRanker supports solver in {_RANKING_SOLVERS}, got {self.solver!r}: ranking losses "
-                "couple the samples of a query, so they have no per-sample kernel for 'sgd', and none "
-                "is quadratic ('closed_form')."
-            )
-
     def _loss_supports_embedding(self):
         try:
-            loss = self._resolve_loss()
+            return "embedding" in self._resolve_loss()[1].modes
         except (ValueError, TypeError):
             return False
-        return bool(getattr(loss, "embedding_mode", False))
 
-    def _make_model(self, mode):
+    def _make_model(self, plan):
         if self.model == "linear":
             return LinearModel()
         n_comp = self.kernel_components
-        if n_comp is None and mode == "query":
+        if n_comp is None and plan.mode == "query":
             n_comp = self.n_components
         return KernelModel(kernel=self.kernel, gamma=self.gamma, degree=self.degree, coef0=self.coef0,
                            n_components=n_comp, kernel_approximation=self.kernel_approximation,
                            random_state=self.random_state)
-
-    def _pick_solver(self, props):
-        name = self.solver
-        if name == "auto":
-            name = "lbfgs" if "DIFF" in props else "subgradient"
-        need = {"lbfgs": "DIFF", "subgradient": "CONT"}[name]
-        if need not in props:
-            raise ValueError(
-                f"solver={name!r} needs a {'differentiable' if need == 'DIFF' else 'continuous'} objective, "
-                f"but {self.loss_.name!r} in {self.mode_} mode has the properties {sorted(props)}; "
-                "use solver='auto'."
-            )
-        return name
 
     # ------------------------------------------------------------ fitting
     def fit(self, X, y, group=None, sample_weight=None, query_weight=None):
@@ -455,54 +358,35 @@ class LossRanker(BaseLossEstimator):
         -------
         self : LossRanker
         """
-        self._check_ranker_params()
-        X, y = self._validate_X_y(X, y, reset=True)
-        loss = self.loss_ = self._resolve_loss()
+        return self._fit(X, y, sample_weight, group=group, query_weight=query_weight)
+
+    def _plan(self, X_in, X, y, sample_weight, loss, caps, partial=False, continuing=False, group=None,
+              query_weight=None):
         if group is not None:
-            if not getattr(loss, "query_mode", False):
+            if "query" not in caps.modes:
                 raise ValueError(
-                    f"loss {loss.name!r} is an embedding loss: it learns an embedding from labels with "
+                    f"loss {caps.name!r} is an embedding loss: it learns an embedding from labels with "
                     "fit(X, y) and has no query form, so group= cannot be used. For query ranking use "
                     "'ranknet', 'pairwise_ranking', 'listwise_softmax' or 'lambda_loss'."
                 )
             mode = "query"
         else:
-            mode = "embedding" if getattr(loss, "embedding_mode", False) else "query"
-        if mode == "query" and query_weight is not None and group is None:
-            raise ValueError("query_weight needs group= (the query ids)")
-        if mode == "embedding" and query_weight is not None:
-            raise ValueError(f"query_weight applies to query ranking (group=); {loss.name!r} without group "
+            mode = "embedding" if "embedding" in caps.modes else "query"
+        if query_weight is not None and (mode == "embedding" or group is None):
+            raise ValueError("query_weight needs group= (the query ids): it applies to query ranking"
+                             if mode == "query" else
+                             f"query_weight applies to query ranking (group=); {caps.name!r} without group "
                              "learns an embedding")
-        self.mode_ = mode
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if np.any(sw < 0) or sw.sum() <= 0:
-            raise ValueError("sample_weight must be non-negative and not all zero")
-        self.model_ = self._make_model(mode).fit(X)
-        F = self.model_.transform(X)
-        penalty, alpha, l1_ratio = self._resolve_penalty(loss)
+        caps = caps.for_mode(mode)
         if mode == "query":
-            self._fit_query(F, y, group, sw, query_weight, penalty, alpha, l1_ratio)
-        else:
-            self._fit_embedding(F, y, sw, penalty, alpha, l1_ratio)
-        return self
+            return self._query_plan(y, group, sample_weight, query_weight, caps)
+        return self._embedding_plan(X, y, sample_weight, caps)
 
-    def _finish(self, result, name):
-        if not (np.all(np.isfinite(result.coef)) and np.all(np.isfinite(result.intercept))):
-            raise DivergenceError(f"solver {name!r} produced non-finite coefficients; scale the features.")
-        if not result.converged:
-            warnings.warn(
-                f"solver {name!r} did not converge in {self.max_iter} iterations (max_iter); "
-                "increase max_iter, loosen tol, or scale the features.",
-                ConvergenceWarning, stacklevel=3,
-            )
-
-    def _fit_query(self, F, y, group, sw, query_weight, penalty, alpha, l1_ratio):
-        loss = self.loss_
+    def _query_plan(self, y, group, sw, query_weight, caps):
         y = np.array(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("y (relevance grades) contains NaN or infinity.")
         index = QueryIndex(group, y.shape[0])
-        self.n_queries_ = index.n_queries
         if self.query_weighting == "uniform":
             sw = sw / index.sizes
         if query_weight is not None:
@@ -518,65 +402,83 @@ class LossRanker(BaseLossEstimator):
             sw = sw * qw[index.qidx]
             if sw.sum() <= 0:
                 raise ValueError("the query and sample weights are all zero")
-        props = loss.query_properties
-        name = self._pick_solver(props)
-        solver = get_solver(name)
-        d = F.shape[1]
-        params = self._solver_params()
-        is_lambda = loss.name == "lambda_loss"
-        if self.warm_start and getattr(self, "mode_fitted_", None) == "query" and np.shape(
-                getattr(self, "coef_", None)) == (d,):
-            coef = np.array(self.coef_, dtype=np.float64)
-        else:
-            coef = np.zeros(d)
-        problem = Problem(X=F, y=y, sample_weight=sw, loss=loss, penalty=penalty, alpha=alpha,
-                          l1_ratio=l1_ratio, fit_intercept=False, loss_kwargs={"index": index})
-        n_iter = 0
-        if is_lambda:
-            # RankNet (or RankSVM) start, then LambdaLoss rounds with frozen |ΔNDCG| weights
-            opts = self.solver_options or {}
-            rounds = int(opts.get("lambda_rounds", 10))
-            if not np.any(coef):
-                base = (RankNetLoss(sigma=loss.sigma, max_pairs_per_query=loss.max_pairs_per_query,
-                                    random_state=loss.random_state) if loss.base == "logistic" else
-                        PairwiseRankingLoss(margin=1.0, max_pairs_per_query=loss.max_pairs_per_query,
-                                            random_state=loss.random_state))
-                start = Problem(X=F, y=y, sample_weight=sw, loss=base, penalty=penalty, alpha=alpha,
-                                l1_ratio=l1_ratio, fit_intercept=False, loss_kwargs={"index": index})
-                res = solver.solve(start, coef, 0.0, params)
-                coef, n_iter = res.coef, res.n_iter
-            done = 0
-            prev_w = None
-            for done in range(1, rounds + 1):
-                s0 = np.asarray(F @ coef, dtype=np.float64).ravel()
-                w_now = loss.delta_ndcg(y, s0, index)
-                if prev_w is not None and np.array_equal(w_now, prev_w):
-                    done -= 1
-                    break
-                prev_w = w_now
-                problem.loss_kwargs = {"index": index, "weight_scores": s0}
-                res = solver.solve(problem, coef, 0.0, params)
-                coef = res.coef
-                n_iter += res.n_iter
-            self.lambda_rounds_ = done
-            problem.loss_kwargs = {"index": index}
-            res.objective = objective(problem, coef, 0.0)[0]
-            result = res
-        else:
-            result = solver.solve(problem, coef, 0.0, params)
-            n_iter = result.n_iter
-        self._finish(result, name)
-        self.coef_ = np.asarray(result.coef, dtype=np.float64)
-        self.intercept_ = 0.0
-        self.solver_ = name
-        self.objective_ = float(result.objective)
-        self.n_iter_ = int(n_iter)
-        self.mode_fitted_ = "query"
+        # every query loss is invariant to a constant added to a query's scores: no intercept
+        return Plan(targets=[(y, 1)], sample_weight=sw, caps=caps, loss_kwargs={"index": index},
+                    fit_intercept=False, mode="query", info={"n_queries": index.n_queries})
+
+    def _embedding_plan(self, X, y, sw, caps):
+        rng = check_random_state(self.random_state)
+        classes, labels = np.unique(np.asarray(y), return_inverse=True)
+        labels = labels.ravel().astype(np.int64)
+        d = X.shape[1] if self.model == "linear" else None
+        K = self.n_components if self.n_components is not None else min(X.shape[1], 32)
+        tuples, weights = self._tuples(caps.tuples, labels, sw, rng, X)
+        if weights.size == 0 or (caps.tuples == "partners" and not np.any(tuples[:, 0] >= 0)):
+            warnings.warn(
+                f"no two samples share a label, so {caps.name!r} has no positive pair to learn from; "
+                "the embedding stays at its PCA start (shrunk by the penalty).", UserWarning, stacklevel=4,
+            )
+        return Plan(targets=[(np.zeros(labels.shape[0]), K)], sample_weight=sw, caps=caps,
+                    loss_kwargs={"tuples": tuples,
+                                 "tuple_weights": np.ascontiguousarray(weights, dtype=np.float64)},
+                    fit_intercept=bool(self.fit_intercept), mode="embedding", dense=True,
+                    info={"classes": classes, "labels": labels, "rng": rng, "d": d})
+
+    def _previous(self, j, plan):
+        if getattr(self, "mode_fitted_", None) != plan.mode:
+            return None
+        return np.array(self.coef_, dtype=np.float64), (
+            0.0 if plan.mode == "query" else np.array(self.intercept_, dtype=np.float64))
+
+    def _start(self, problem, j, plan, continuing, solver_name):
+        reuse = self.warm_start and getattr(self, "mode_fitted_", None) == plan.mode
+        if plan.mode == "query" or (reuse and np.shape(self.coef_) == problem.coef_shape):
+            return super()._start(problem, j, plan, continuing, solver_name)
+        return self._pca_start(problem, plan)
+
+    def _pca_start(self, problem, plan):
+        """``W`` from the principal directions of the features, scaled so that typical distances
+        are about 2 margins (the loss's ``margin`` parameter, 1 without one)."""
+        F, sw = problem.X, problem.sample_weight
+        n, d = F.shape
+        K = problem.n_outputs
+        mu = np.average(F, axis=0, weights=sw)
+        C = F - mu
+        try:
+            _, _, Vt = np.linalg.svd(C, full_matrices=False)
+        except np.linalg.LinAlgError:
+            Vt = np.zeros((0, d))
+        W0 = np.zeros((d, K))
+        k0 = min(K, Vt.shape[0])
+        W0[:, :k0] = Vt[:k0].T
+        if k0 < K:
+            W0[:, k0:] = 1e-3 * plan.info["rng"].normal(size=(d, K - k0))
+        P = C @ W0
+        rms = np.sqrt(2.0 * np.mean(np.einsum("ij,ij->i", P, P))) if n else 0.0
+        margin = problem.loss.get_params().get("margin", 1.0)
+        scale = 2.0 * float(margin or 1.0)
+        if rms > 0:
+            W0 *= scale / rms
+        b0 = -(mu @ W0) if problem.fit_intercept else np.zeros(K)
+        return W0, b0
+
+    def _fitted_attributes(self, results, plan, F, caps):
+        res = results[0]
+        if plan.mode == "query":
+            return {"coef_": np.asarray(res.coef, dtype=np.float64), "intercept_": 0.0, "mode_": "query",
+                    "mode_fitted_": "query", "n_queries_": plan.info["n_queries"]}
+        d, K = F.shape[1], plan.targets[0][1]
+        coef = np.asarray(res.coef, dtype=np.float64).reshape(d, K)
+        intercept = (np.asarray(res.intercept, dtype=np.float64).reshape(K) if self.fit_intercept
+                     else np.zeros(K))
+        return {"coef_": coef, "intercept_": intercept, "mode_": "embedding", "mode_fitted_": "embedding",
+                "items_": np.asarray(F @ coef, dtype=np.float64) + intercept,
+                "labels_": plan.info["classes"][plan.info["labels"]],
+                "_embedding_metric": plan.caps.embedding_metric}
 
     # ----------------------------------------------------- embedding mode
-    def _tuples(self, labels, sw, rng, F=None):
-        """Pairs / triplets / partners drawn from the labels, and their weights."""
-        loss = self.loss_
+    def _tuples(self, kind, labels, sw, rng, F=None):
+        """The tuples the loss declares (``caps.tuples``: pairs / triplets / partners) and their weights."""
         n = labels.shape[0]
         r = int(self.n_tuples_per_sample)
         order = np.argsort(labels, kind="stable")
@@ -622,14 +524,14 @@ class LossRanker(BaseLossEstimator):
                 coin = rng.random_sample(anchors.shape[0]) < 0.5
                 return np.where((out >= 0) & coin, out, rand_neg(anchors))
 
-        if loss.name == "nt_xent":
+        if kind == "partners":
             anchors = np.repeat(np.arange(n), r)
             partners = np.full(n * r, -1, dtype=np.int64)
             ok = has_pos[anchors]
             partners[ok] = draw_pos(anchors[ok])
             P = partners.reshape(n, r)
             return P, sw.copy()
-        if loss.name == "triplet":
+        if kind == "triplets":
             anchors = np.repeat(np.arange(n), r)
             anchors = anchors[has_pos[anchors] & has_neg[anchors]]
             ia = anchors.astype(np.int64)
@@ -645,65 +547,9 @@ class LossRanker(BaseLossEstimator):
         flag = np.concatenate([np.ones(a_pos.shape[0]), np.zeros(a_neg.shape[0])])
         return (ia, ib, flag), 0.5 * (sw[ia] + sw[ib])
 
-    def _fit_embedding(self, F, y, sw, penalty, alpha, l1_ratio):
-        loss = self.loss_
-        if sp.issparse(F):  # the PCA start and the embedding objective work on dense features
-            F = F.toarray()
-        rng = check_random_state(self.random_state)
-        classes, labels = np.unique(np.asarray(y), return_inverse=True)
-        labels = labels.ravel().astype(np.int64)
-        n, d = F.shape
-        K = self.n_components if self.n_components is not None else min(d, 32)
-        tuples, weights = self._tuples(labels, sw, rng, F)
-        if weights.size == 0 or (loss.name == "nt_xent" and not np.any(tuples[:, 0] >= 0)):
-            warnings.warn(
-                f"no two samples share a label, so {loss.name!r} has no positive pair to learn from; "
-                "the embedding stays at its PCA start (shrunk by the penalty).", UserWarning, stacklevel=3,
-            )
-        name = self._pick_solver(loss.embedding_properties | {"DIFF"} if self.solver == "auto" else
-                                 loss.embedding_properties)
-        # PCA start, scaled so that the RMS distance between samples is about 2 margins
-        mu = np.average(F, axis=0, weights=sw)
-        C = F - mu
-        reuse = (self.warm_start and getattr(self, "mode_fitted_", None) == "embedding"
-                 and np.shape(getattr(self, "coef_", None)) == (d, K))
-        if reuse:
-            W0, b0 = np.array(self.coef_), np.array(self.intercept_, dtype=np.float64)
-        else:
-            try:
-                _, svals, Vt = np.linalg.svd(C, full_matrices=False)
-            except np.linalg.LinAlgError:
-                svals, Vt = np.zeros(0), np.zeros((0, d))
-            W0 = np.zeros((d, K))
-            k0 = min(K, Vt.shape[0])
-            W0[:, :k0] = Vt[:k0].T
-            if k0 < K:
-                W0[:, k0:] = 1e-3 * rng.normal(size=(d, K - k0))
-            P = C @ W0
-            rms = np.sqrt(2.0 * np.mean(np.einsum("ij,ij->i", P, P))) if n else 0.0
-            scale = 2.0 * float(getattr(loss, "margin", 1.0) or 1.0)
-            if rms > 0:
-                W0 *= scale / rms
-            b0 = -(mu @ W0) if self.fit_intercept else np.zeros(K)
-        adapter = _EmbeddingObjective(loss, tuples, np.ascontiguousarray(weights, dtype=np.float64))
-        problem = Problem(X=F, y=np.zeros(n), sample_weight=sw, loss=adapter, penalty=penalty, alpha=alpha,
-                          l1_ratio=l1_ratio, fit_intercept=bool(self.fit_intercept), n_outputs=K)
-        solver = get_solver(name)
-        result = solver.solve(problem, W0, b0 if self.fit_intercept else np.zeros(K), self._solver_params())
-        self._finish(result, name)
-        self.coef_ = np.asarray(result.coef, dtype=np.float64).reshape(d, K)
-        self.intercept_ = (np.asarray(result.intercept, dtype=np.float64).reshape(K) if self.fit_intercept
-                           else np.zeros(K))
-        self.solver_ = name
-        self.objective_ = float(result.objective)
-        self.n_iter_ = int(result.n_iter)
-        self.items_ = np.asarray(F @ self.coef_, dtype=np.float64) + self.intercept_
-        self.labels_ = classes[labels]
-        self.mode_fitted_ = "embedding"
-
     # ------------------------------------------------------------ predicting
     def _metric(self):
-        return "cosine" if self.loss_.name == "nt_xent" else "euclidean"
+        return self._embedding_metric
 
     def _embed(self, X):
         F = self._predict_features(X)
@@ -767,4 +613,8 @@ class LossRanker(BaseLossEstimator):
         return tags
 
 
-assert set(COMMON_PARAMS) <= set(LossRanker().get_params())
+declare_params(LossRanker, ("loss", "ranknet", LOSS_CONSTRAINT), OBJECTIVE, MODEL, SOLVER,
+               query_weighting=("size", [StrOptions({"size", "uniform"})]),
+               kernel_components=(None, [Interval(Integral, 1, None, closed="left"), None]),
+               n_tuples_per_sample=(10, [Interval(Integral, 1, None, closed="left")]),
+               tuple_sampling=("neighbors", [StrOptions({"neighbors", "random"})]))

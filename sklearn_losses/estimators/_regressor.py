@@ -3,7 +3,8 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
-from ._base import COMMON_PARAMS, BaseLossEstimator
+from ._base import BaseLossEstimator, Plan
+from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SGD, SOLVER, declare_params
 
 __all__ = ["LossRegressor"]
 
@@ -44,10 +45,15 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         Landmarks or random features of an approximate kernel map (1000 if None).
     kernel_approximation : {"auto", "exact", "nystroem", "rff"}, default="auto"
         ``"auto"``: the exact expansion up to 2000 training samples, Nyström above.
-    solver : {"auto", "closed_form", "lbfgs", "sgd", "subgradient", "derivative_free"}, default="auto"
-        ``"auto"`` picks from the loss's properties (see
+    solver : "auto", a solver name or a Solver instance, default="auto"
+        ``"auto"`` picks from the loss's declared capabilities (see
         :func:`sklearn_losses.solvers.select_solver`); ``solver_`` records the
-        choice. A solver the loss's properties rule out raises ``ValueError``.
+        choice. A name (``"closed_form"``, ``"lbfgs"``, ``"sgd"``,
+        ``"subgradient"``, ``"derivative_free"``, ``"cccp"``) builds that solver
+        from this estimator's ``max_iter``, ``tol``, SGD options, ... and
+        ``solver_options``; an instance (``LBFGSSolver(tol=1e-8)``) is used
+        with its own parameters. A solver that cannot minimise the loss raises
+        ``ValueError`` naming what it lacks and the solvers that can.
     max_iter : int, default=1000
         Iterations (epochs for SGD).
     tol : float or None, default=1e-4
@@ -60,7 +66,8 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
     verbose : int, default=0
         Progress output (one line per SGD epoch).
     solver_options : dict, default=None
-        Extra options for a solver (e.g. ``{"df_method": "zeroth_order"}``).
+        Further parameters of the solver (e.g. ``{"df_method": "zeroth_order"}``);
+        an unknown name raises ``ValueError`` listing the solver's parameters.
 
     Attributes
     ----------
@@ -93,58 +100,21 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
     _accepted_tasks = ("regression",)
     _y_validation_kwargs = {"y_numeric": True, "multi_output": False}
 
-    def __init__(
-        self, loss="mean_squared_error", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
-        model="linear", kernel="rbf", gamma=None, degree=3, coef0=1, n_components=None,
-        kernel_approximation="auto", solver="auto", max_iter=1000, tol=1e-4, learning_rate="invscaling",
-        eta0=0.01, power_t=0.25, average=False, shuffle=True, early_stopping=False,
-        validation_fraction=0.1, n_iter_no_change=5, warm_start=False, random_state=None, verbose=0,
-        solver_options=None,
-    ):
-        self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.model = model
-        self.kernel = kernel
-        self.gamma = gamma
-        self.degree = degree
-        self.coef0 = coef0
-        self.n_components = n_components
-        self.kernel_approximation = kernel_approximation
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.average = average
-        self.shuffle = shuffle
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.solver_options = solver_options
-
-    def _prepare_targets(self, y, fit):
+    def _plan(self, X_in, X, y, sample_weight, loss, caps, partial=False, continuing=False):
         y = np.array(y, dtype=np.float64, order="C")  # a writable copy
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity.")
-        self.loss_._check_target(y)
-        return y
+        if caps.check_target is not None:
+            caps.check_target(y)
+        return Plan(targets=[(y, 1)], sample_weight=sample_weight, caps=caps,
+                    fit_intercept=bool(self.fit_intercept))
 
-    def _initial_intercept(self, y, sample_weight, loss):
-        if not self.fit_intercept:
-            return 0.0
-        if loss.name == "root_mean_squared_log_error":
-            return float(np.expm1(np.average(np.log1p(y), weights=sample_weight)))
-        # the weighted median: a sound start for every location loss
-        order = np.argsort(y)
-        cw = np.cumsum(sample_weight[order])
-        return float(y[order][np.searchsorted(cw, 0.5 * cw[-1])])
+    def _previous(self, j, plan):
+        return self.coef_, float(self.intercept_)
+
+    def _fitted_attributes(self, results, plan, F, caps):
+        res = results[0]
+        return {"coef_": res.coef, "intercept_": float(res.intercept) if self.fit_intercept else 0.0}
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -179,4 +149,4 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         return self._raw(X)
 
 
-assert set(COMMON_PARAMS) <= set(LossRegressor().get_params())
+declare_params(LossRegressor, ("loss", "mean_squared_error", LOSS_CONSTRAINT), OBJECTIVE, MODEL, SOLVER, SGD)

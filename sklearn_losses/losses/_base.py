@@ -171,6 +171,27 @@ class Loss(BaseEstimator):
     #: names of the hyper-parameters, in the order of the ``params`` array of the kernel
     _param_names = ()
 
+    #: the loss's declaration in the contract (:class:`sklearn_losses.contract.Capabilities`);
+    #: subclasses add or change entries with their own ``declare`` dict
+    declare = {
+        "value_and_gradient": True,
+        "check_target": lambda loss: loss._check_target,
+        "structure": lambda loss: "aggregate" if loss.aggregate else "per_sample",
+        "minimizable": lambda loss: loss.minimizable,
+        "carried_penalty": lambda loss: loss.penalty,
+    }
+
+    @property
+    def capabilities(self):
+        """This loss's :class:`~sklearn_losses.contract.Capabilities` (what solvers may rely on)."""
+        from ..contract import capabilities
+
+        return capabilities(self)
+
+    def kernel_params(self):
+        """The ``params`` array handed to the compiled kernel (validates the hyper-parameters)."""
+        return self._params_array()
+
     # ----------------------------------------------------------------- params
     def _validate_params(self):
         """Raise ValueError for invalid hyper-parameters (override)."""
@@ -247,8 +268,8 @@ class Loss(BaseEstimator):
         and its derivative with respect to every entry of ``y_pred``.  Inputs
         must already be validated float64 arrays; ``sample_weight`` is required.
         """
-        if (type(self)._loss_grad in _KERNEL_LOSS_GRADS and not self.aggregate
-                and getattr(y_pred, "ndim", 0) == 1 and getattr(y_true, "ndim", 0) == 1):
+        if (self._fused_1d and not self.aggregate
+                and np.ndim(y_pred) == 1 and np.ndim(y_true) == 1):
             # per-sample kernel: losses, weighting and gradient in one compiled pass
             y_true = np.require(y_true, np.float64, ("C", "W"))
             y_pred = np.require(y_pred, np.float64, ("C", "W"))
@@ -270,6 +291,10 @@ class Loss(BaseEstimator):
         return value, grad
 
     # --------------------------------------------------------- checker hooks
+    #: True where ``_loss_grad`` on 1-D input is exactly the scalar kernel, so
+    #: ``value_and_gradient`` may take the fused compiled path
+    _fused_1d = False
+
     #: interval of valid y_pred values (used by the property checker)
     _pred_domain = (-np.inf, np.inf)
 
@@ -280,11 +305,6 @@ class Loss(BaseEstimator):
         (kinks, the optimum); override in subclasses.
         """
         raise NotImplementedError
-
-
-#: ``_loss_grad`` implementations that, on 1-D input, are exactly the scalar
-#: kernel (so ``value_and_gradient`` may take the fused compiled path)
-_KERNEL_LOSS_GRADS = set()
 
 
 class ScalarLoss(Loss):
@@ -298,6 +318,8 @@ class ScalarLoss(Loss):
     """
 
     kernel = None
+    _fused_1d = True
+    declare = {"kernel": True, "kernel_params": True}
 
     def _loss_grad(self, y_true, y_pred):
         # compiled kernels take writable C-contiguous float64 arrays
@@ -309,5 +331,3 @@ class ScalarLoss(Loss):
         scalar_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel, lo, go)
         return lo, go
 
-
-_KERNEL_LOSS_GRADS.add(ScalarLoss._loss_grad)

@@ -174,9 +174,9 @@ class _MarginLoss(_ValidatedVG, ScalarLoss):
 
     task = "classification"
     family = "margin"
-    is_probabilistic = False
     #: label encoding the kernel expects (it also accepts {0, 1}: y > 0 is +1)
     label_encoding = "pm1"
+    declare = {"label_encoding": "pm1", "output": "score", "multiclass": "ovr"}
 
     def _kinks(self):
         """Margins ``z`` where ``phi`` is not differentiable or changes regime."""
@@ -263,29 +263,36 @@ class HingeLoss(_MarginLoss):
     def _kinks(self):
         return (1.0,)
 
+    declare = {"smoothed": True}
+
     def smoothed(self, mu):
         """A smooth convex upper bound within ``mu · log 2`` (for continuation solvers)."""
-        return _SmoothedHinge(self, mu)
+        return SmoothedHingeSurrogate(base=self, mu=mu)
 
 
-class _SmoothedHinge:
+class SmoothedHingeSurrogate(_ValidatedVG, Loss):
     """``μ · softplus((1 − y f)/μ)``: a smooth upper bound of the hinge within ``μ log 2``.
 
-    For continuation solvers (the subgradient solver drives μ → 0 with L-BFGS).
+    Not a catalogue key: what ``HingeLoss.smoothed(mu)`` returns for
+    continuation solvers (the subgradient solver drives μ → 0 with L-BFGS).
     """
 
-    aggregate = None
+    name = "smoothed_hinge_surrogate"
+    task = "classification"
+    family = "margin"
     properties = _P_SMOOTH_CONVEX_LIP
+    declare = {"label_encoding": "pm1", "output": "score", "multiclass": "ovr"}
 
-    def __init__(self, loss, mu):
-        self.loss, self.mu = loss, float(mu)
-        self.name = f"smoothed({loss.name}, mu={mu:g})"
+    def __init__(self, base=None, mu=1.0):
+        self.base = base
+        self.mu = mu
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight, **kw):
-        y, f = self.loss._check_y(y_true, y_pred)
-        u = (1.0 - y * f) / self.mu
-        w = sample_weight / sample_weight.sum()
-        return float(np.dot(w, self.mu * softplus(u))), -y * sigmoid(u) * w
+    def _check_y(self, y_true, y_pred):
+        return self.base._check_y(y_true, y_pred)
+
+    def _loss_grad(self, y, f):
+        u = (1.0 - y * f) / float(self.mu)
+        return float(self.mu) * softplus(u), -y * sigmoid(u)
 
 
 @register_loss
@@ -306,7 +313,7 @@ class PerceptronLoss(_MarginLoss):
     name = "perceptron"
     #: w = 0 minimises the batch objective (no margin): the perceptron is an
     #: online algorithm, so ``solver="auto"`` runs SGD (Rosenblatt's updates)
-    trivial_minimizer = True
+    declare = {"trivial_minimizer": True}
     properties = _P_CONVEX_LIP
     survey_section = "5.2.2"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
@@ -419,7 +426,7 @@ class ModifiedHuberLoss(_MarginLoss):
     survey_properties = frozenset({"L-CONT", "DIFF", "S-CONV"})
     kernel = _modified_huber_kernel
     #: offers scikit-learn's probability rule for modified Huber
-    is_probabilistic = True
+    declare = {"predict_proba": True, "predict_log_proba": True}
 
     def _kinks(self):
         return (1.0, -1.0)
@@ -480,6 +487,8 @@ class RampLoss(_MarginLoss):
     def _kinks(self):
         return (1.0, float(self.s))
 
+    declare = {"dc_decomposition": True}
+
     def dc_decomposition(self):
         """Difference-of-convex form ``ramp = H_1 − H_s`` for the CCCP solver.
 
@@ -537,12 +546,12 @@ class CosineSimilarityLoss(_ValidatedVG, Loss):
     task = "classification"
     family = "margin"
     properties = frozenset()
-    #: the properties that hold on the open set where no row of ``y_pred`` is 0
-    properties_away_from_zero = frozenset({"CONT", "DIFF"})
+    #: the properties hold on the open set where no row of ``y_pred`` is 0, where solvers work
+    declare = {"solver_properties": frozenset({"CONT", "DIFF"}), "output": "vectors",
+               "label_encoding": "index", "multiclass": "native"}
     survey_section = "5.2.7"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"L-CONT", "DIFF"})
-    is_probabilistic = False
     eps = 1e-8
 
     def _check_y(self, y_true, y_pred):
@@ -652,9 +661,10 @@ class _ProbabilisticLoss(_ValidatedVG, ScalarLoss):
 
     task = "classification"
     family = "probabilistic"
-    is_probabilistic = True
     #: encoding of binary labels the kernel expects
     label_encoding = "01"
+    declare = {"label_encoding": "01", "output": "logits", "multiclass": "native_or_ovr",
+               "predict_proba": True, "predict_log_proba": True}
     #: whether soft targets (probabilities) are accepted
     _soft_binary = False
     _soft_multiclass = True
@@ -1121,6 +1131,12 @@ class DistillationLoss(_ProbabilisticLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF"})
     kernel = None      # the teacher outputs do not fit the scalar kernel protocol
+    _fused_1d = False
+    #: the teacher's class distribution is one object: no one-vs-rest; a teacher given as an
+    #: estimator or a callable needs the input, so the targets are packed from X
+    declare = {"kernel": False, "kernel_params": False, "multiclass": "native",
+               "pack_target": lambda loss: (loss.pack_target if loss.teacher is not None
+                                            and not isinstance(loss.teacher, np.ndarray) else None)}
 
     def __init__(self, alpha=0.5, temperature=2.0, teacher=None, teacher_input="logits"):
         self.alpha = alpha
@@ -1299,14 +1315,12 @@ class _OverlapLoss(Loss):
 
     task = "classification"
     family = "probabilistic"
-    is_probabilistic = True
     label_encoding = "01"
     kernel = None
-
-    @property
-    def coupled(self):
-        """True when the per-sample losses depend on the whole batch (``level="batch"``)."""
-        return self.level == "batch"
+    declare = {"label_encoding": "01", "output": "logits", "multiclass": "native_or_ovr",
+               "predict_proba": True, "predict_log_proba": True,
+               # level="batch": a function of the whole set, which no stochastic solver minimises
+               "structure": lambda loss: "set" if loss.level == "batch" else "per_sample"}
 
     def _validate_common(self):
         _number(self, "smooth", 0.0, low_open=True)
@@ -1546,6 +1560,4 @@ class TverskyLoss(_OverlapLoss):
 
 
 # on 1-D logits the probabilistic losses' _loss_grad is exactly their kernel
-from ._base import _KERNEL_LOSS_GRADS  # noqa: E402
 
-_KERNEL_LOSS_GRADS.add(_ProbabilisticLoss._loss_grad)

@@ -82,10 +82,8 @@ class _EnergyLoss(Loss):
 
     task = "energy"
     family = "margin"
-    is_probabilistic = False
-    #: the class with the *lowest* output is predicted
-    lower_is_better = True
     label_encoding = "index"
+    declare = {"label_encoding": "index", "output": "energies", "multiclass": "native"}
 
     # ------------------------------------------------------------ input
     def _check_y(self, y_true, y_pred):
@@ -151,7 +149,8 @@ class EnergyLoss(_EnergyLoss):
     regression-like energies :math:`E = \lVert G(x) - y \rVert^2`); with free
     energies, such as a linear model's outputs, it *collapses*: every
     energy goes to −∞ and the loss is unbounded below, so the estimators
-    refuse to fit it (``minimizable = False``).
+    fit it only on energies bounded below (it declares ``bounded_output="required"``:
+    ``LossClassifier`` uses prototype energies for it).
 
     Notes
     -----
@@ -164,7 +163,7 @@ class EnergyLoss(_EnergyLoss):
     survey_section = "8.2.1"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset()
-    minimizable = False
+    declare = {"bounded_output": "required"}
 
     def _loss_grad(self, y, E):
         idx = np.arange(E.shape[0])
@@ -191,7 +190,7 @@ class GeneralizedPerceptronLoss(_EnergyLoss):
 
     name = "generalized_perceptron"
     #: equal energies (W = 0) minimise the batch objective: no margin
-    trivial_minimizer = True
+    declare = {"trivial_minimizer": True}
     properties = frozenset({"CONT", "L-CONT", "CONVEX"})
     survey_section = "8.2.2"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
@@ -240,7 +239,7 @@ class EnergyNLLLoss(_EnergyLoss):
     survey_section = "8.2.3"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF", "CONVEX"})
-    is_probabilistic = True
+    declare = {"predict_proba": True, "predict_log_proba": True}
 
     def __init__(self, beta=1.0):
         self.beta = beta
@@ -382,31 +381,38 @@ class EnergyHingeLoss(_QLoss):
     def _validate_params(self):
         self._validate_margin()
 
+    declare = {"smoothed": True}
+
     def smoothed(self, mu):
         """A smooth convex upper bound within ``mu · log K`` (for continuation solvers)."""
-        return _SmoothedEnergyHinge(self, mu)
+        return SmoothedEnergyHingeSurrogate(base=self, mu=mu)
 
 
-class _SmoothedEnergyHinge:
+class SmoothedEnergyHingeSurrogate(_EnergyLoss):
     """``μ · log(1 + Σ_{k≠y} exp((m + E_y − E_k)/μ))``: a smooth upper bound of ``energy_hinge``.
 
-    The hinge of the most offending answer is a max of affine functions
-    (``0`` and ``m + E_y − E_k``, k ≠ y); its log-sum-exp smoothing lies within
+    Not a catalogue key: what ``EnergyHingeLoss.smoothed(mu)`` returns. The
+    hinge of the most offending answer is a max of affine functions (``0``
+    and ``m + E_y − E_k``, k ≠ y); its log-sum-exp smoothing lies within
     ``μ log K`` above it (Nesterov 2005). The subgradient solver uses it as a
     continuation (μ → 0, L-BFGS) to reach the non-smooth optimum quickly.
     """
 
-    aggregate = None
+    name = "smoothed_energy_hinge_surrogate"
     properties = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX"})
 
-    def __init__(self, loss, mu):
-        self.loss, self.mu = loss, float(mu)
-        self.name = f"smoothed({loss.name}, mu={mu:g})"
+    def __init__(self, base=None, mu=1.0):
+        self.base = base
+        self.mu = mu
+
+    def _validate_params(self):
+        pass
 
     def value_and_gradient(self, y_true, y_pred, sample_weight, **kw):
-        y, E = self.loss._check_y(y_true, y_pred)
+        y, E = self.base._check_y(y_true, y_pred)
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
         idx = np.arange(E.shape[0])
-        A = (float(self.loss.margin) + E[idx, y][:, None] - E) / self.mu
+        A = (float(self.base.margin) + E[idx, y][:, None] - E) / self.mu
         A[idx, y] = 0.0  # the "0" of max(0, .)
         amax = A.max(axis=1, keepdims=True)
         Z = np.exp(A - amax)
@@ -491,6 +497,8 @@ class SquareSquareLoss(_QLoss):
     """
 
     name = "square_square"
+    #: assumes non-negative energies: prototype energies unless asked otherwise
+    declare = {"bounded_output": "preferred"}
     properties = frozenset({"CONT", "CONVEX"})
     survey_section = "8.2.4"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
@@ -528,6 +536,8 @@ class SquareExponentialLoss(_QLoss):
     """
 
     name = "square_exponential"
+    #: assumes non-negative energies: prototype energies unless asked otherwise
+    declare = {"bounded_output": "preferred"}
     properties = frozenset({"CONT", "CONVEX"})
     survey_section = "8.2.4"
     #: properties the survey claims (for comparison; ``properties`` is the verified set)

@@ -442,10 +442,10 @@ class _QueryLoss(Loss):
     """Base of the query-based losses: ``loss(y, s, sample_weight=None, group=None)``."""
 
     task = "ranking"
-    #: the loss supports ``LossRanker.fit(X, y, group=...)``
-    query_mode = True
-    #: the loss supports ``LossRanker.fit(X, y)`` embedding learning
-    embedding_mode = False
+    #: coupled within queries; ``LossRanker.fit(X, y, group=...)`` (query mode)
+    declare = {"structure": "query", "output": "score", "label_encoding": "grade",
+               "modes": frozenset({"query"}),
+               "mode_properties": lambda loss: {"query": loss.query_properties}}
 
     @property
     def query_properties(self):
@@ -654,6 +654,9 @@ class LambdaLoss(_PairwiseQueryLoss):
 
     #: properties with the ``|ΔNDCG|`` weights frozen (what the solver minimises)
     frozen_properties = _P_SMOOTH_CONVEX_LIP
+    #: solved by re-weighting rounds: a RankNet (RankSVM) start, then the loss with its
+    #: ``|ΔNDCG|`` weights frozen at the current ranking, re-frozen until they stop changing
+    declare = {"reweighting": True, "reweighting_start": True}
 
     def __init__(self, sigma=1.0, k=None, gain="exponential", base="logistic", max_pairs_per_query=None,
                  random_state=0):
@@ -695,9 +698,26 @@ class LambdaLoss(_PairwiseQueryLoss):
                         self.gain == "exponential", out)
         return out
 
-    def _compute(self, y, s, w, index, weight_scores=None, **kwargs):
+    def reweighting_start(self):
+        """The loss whose optimum starts the rounds: RankNet (``base="logistic"``) or RankSVM."""
+        if self.base == "logistic":
+            return RankNetLoss(sigma=self.sigma, max_pairs_per_query=self.max_pairs_per_query,
+                               random_state=self.random_state)
+        return PairwiseRankingLoss(margin=1.0, max_pairs_per_query=self.max_pairs_per_query,
+                                   random_state=self.random_state)
+
+    def reweighting(self, y, scores, index=None, group=None):
+        """``value_and_gradient`` keywords freezing the ``|ΔNDCG|`` weights at ``scores``."""
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        index = self._index(y, group, index)
+        return {"frozen_weights": self.delta_ndcg(y, scores, index)}
+
+    def _compute(self, y, s, w, index, weight_scores=None, frozen_weights=None, **kwargs):
         self._validate_params()
-        weights = self.delta_ndcg(y, s if weight_scores is None else weight_scores, index)
+        if frozen_weights is not None:
+            weights = frozen_weights
+        else:
+            weights = self.delta_ndcg(y, s if weight_scores is None else weight_scores, index)
         return super()._compute(y, s, w, index, pair_weights=weights)
 
 
@@ -801,8 +821,10 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
     family = "margin"
     properties = frozenset({"CONT", "DIFF", "CONVEX"})
     survey_section = "7.1"
-    embedding_mode = True
     embedding_properties = frozenset({"CONT"})
+    declare = {"modes": frozenset({"query", "embedding"}), "tuples": "pairs",
+               "mode_properties": lambda loss: {"query": loss.query_properties,
+                                                "embedding": loss.embedding_properties}}
     _kind = 1
     _pred_domain = (0.0, np.inf)
 
@@ -869,7 +891,10 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
             return float(np.dot(sw, per) / sw.sum())
         return super().__call__(y_true, y_pred, sample_weight, group=group)
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, **kwargs):
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, tuples=None,
+                           tuple_weights=None, **kwargs):
+        if tuples is not None:
+            return _embedding_value_and_gradient(self, y_pred, tuples, tuple_weights)
         if group is None and index is None:
             per, g = self._distance_form(y_true, y_pred)
             sw = np.asarray(sample_weight, dtype=np.float64)
@@ -891,6 +916,15 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
         y = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
         m = float(self.margin)
         return y, [np.array([0.4, 0.5, 1.2, m, 2.0 * m, 0.1]), np.array([0.8, 0.3, 0.2, 1.7, m, 0.6])]
+
+
+def _embedding_value_and_gradient(loss, Z, tuples, weights):
+    """Embedding mode: the weighted mean loss over fixed tuples of rows of ``Z`` (0 without tuples)."""
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if weights.size == 0 or weights.sum() <= 0:
+        return 0.0, np.zeros_like(Z)
+    return loss.embedding_value_and_gradient(Z, tuples, weights)
 
 
 class _FormLoss(Loss):
@@ -951,9 +985,10 @@ class TripletLoss(_FormLoss):
     family = "margin"
     properties = _P_CONVEX_LIP
     survey_section = "7.2"
-    query_mode = False
-    embedding_mode = True
     embedding_properties = frozenset({"CONT", "L-CONT"})
+    declare = {"structure": "tuples", "output": "embedding", "label_encoding": "identity",
+               "modes": frozenset({"embedding"}), "tuples": "triplets",
+               "mode_properties": {"embedding": frozenset({"CONT", "L-CONT"})}}
     _pred_domain = (0.0, np.inf)
 
     def __init__(self, margin=1.0, squared=False):
@@ -995,7 +1030,10 @@ class TripletLoss(_FormLoss):
         _triplet_emb(Z, np.ones(n), ia, ia + 1, ia + 2, m, bool(self.squared), out_l, out_g)
         return out_l, out_g.reshape(E.shape)
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, tuples=None,
+                           tuple_weights=None, **kwargs):
+        if tuples is not None:
+            return _embedding_value_and_gradient(self, y_pred, tuples, tuple_weights)
         per, g = self._form(y_true, y_pred, group)
         sw = np.asarray(sample_weight, dtype=np.float64)
         tot = sw.sum()
@@ -1058,13 +1096,15 @@ class NTXentLoss(_FormLoss):
     family = "probabilistic"
     properties = frozenset()
     #: the properties that hold on the open set where no embedding is 0 (LOSSES.md §8)
-    properties_away_from_zero = frozenset({"CONT", "DIFF"})
+    #: what holds where no embedding is 0, where solvers work
     #: what the survey claims, for comparison
     survey_properties = frozenset({"CONT", "DIFF", "L-CONT"})
     survey_section = "7.4"
-    query_mode = False
-    embedding_mode = True
     embedding_properties = frozenset({"CONT", "DIFF"})
+    declare = {"structure": "tuples", "output": "embedding", "label_encoding": "identity",
+               "modes": frozenset({"embedding"}), "tuples": "partners", "embedding_metric": "cosine",
+               "solver_properties": frozenset({"CONT", "DIFF"}),
+               "mode_properties": {"embedding": frozenset({"CONT", "DIFF"})}}
 
     def __init__(self, temperature=0.5):
         self.temperature = temperature
@@ -1100,7 +1140,10 @@ class NTXentLoss(_FormLoss):
         w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
         return nt_xent_loss_grad(Z, self._partners(ids), w, float(self.temperature))
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, **kwargs):
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, tuples=None,
+                           tuple_weights=None, **kwargs):
+        if tuples is not None:
+            return _embedding_value_and_gradient(self, y_pred, tuples, tuple_weights)
         sw = np.asarray(sample_weight, dtype=np.float64)
         per, g = self._form(y_true, y_pred, group, sample_weight=sw)
         tot = sw.sum()

@@ -19,9 +19,23 @@ __all__ = [
 ]
 
 
+def _weighted_quantile(y, sample_weight, q):
+    """The lower weighted ``q``-quantile (an optimal constant for the pinball loss)."""
+    order = np.argsort(y, kind="stable")
+    cw = np.cumsum(np.asarray(sample_weight, dtype=np.float64)[order])
+    return float(np.asarray(y)[order][min(np.searchsorted(cw, q * cw[-1]), len(cw) - 1)])
+
+
 class _RegressionLoss(ScalarLoss):
     task = "regression"
     family = "error"
+
+    def fit_intercept_only(self, y, sample_weight):
+        """A sound constant start: the weighted median (optimal for location losses such as MAE)."""
+        return _weighted_quantile(y, sample_weight, 0.5)
+
+    declare = {"fit_intercept_only": True, "label_encoding": "real"}
+
     #: offsets of y_pred from y_true where the loss has a kink (for the property checker)
     def _kinks(self):
         return (0.0,)
@@ -191,7 +205,11 @@ class MeanSquaredError(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.3"
     kernel = _mse_kernel
-    quadratic = True
+    declare = {"quadratic": True}
+
+    def fit_intercept_only(self, y, sample_weight):
+        """The weighted mean, the constant that minimises the squared error."""
+        return float(np.average(y, weights=sample_weight))
 
     def _kinks(self):
         return ()
@@ -218,7 +236,12 @@ class RootMeanSquaredError(_RegressionLoss):
 
     name = "root_mean_squared_error"
     properties = frozenset({"CONT", "L-CONT", "CONVEX"})
-    term_properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
+    #: the solvers minimise the term under the root (chain rule): its properties count
+    declare = {"solver_properties": frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})}
+
+    def fit_intercept_only(self, y, sample_weight):
+        """The weighted mean (minimises the root of the mean squared error)."""
+        return float(np.average(y, weights=sample_weight))
     survey_section = "4.2.6"
     aggregate = "sqrt"
     kernel = _mse_kernel
@@ -353,7 +376,12 @@ class RootMeanSquaredLogError(_RegressionLoss):
 
     name = "root_mean_squared_log_error"
     properties = frozenset({"CONT"})
-    term_properties = frozenset({"CONT", "DIFF"})
+    #: the solvers minimise the term under the root (chain rule): its properties count
+    declare = {"solver_properties": frozenset({"CONT", "DIFF"})}
+
+    def fit_intercept_only(self, y, sample_weight):
+        """``expm1`` of the weighted mean of ``log1p(y)``: the optimal constant."""
+        return float(np.expm1(np.average(np.log1p(y), weights=sample_weight)))
     survey_section = "4.2.9"
     aggregate = "sqrt"
     kernel = _rmsle_kernel
@@ -414,7 +442,11 @@ class LassoLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.4"
     kernel = _mse_kernel
-    quadratic = True
+    declare = {"quadratic": True}
+
+    def fit_intercept_only(self, y, sample_weight):
+        """The weighted mean, the constant that minimises the squared error."""
+        return float(np.average(y, weights=sample_weight))
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -459,7 +491,11 @@ class RidgeLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.5"
     kernel = _mse_kernel
-    quadratic = True
+    declare = {"quadratic": True}
+
+    def fit_intercept_only(self, y, sample_weight):
+        """The weighted mean, the constant that minimises the squared error."""
+        return float(np.average(y, weights=sample_weight))
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -507,6 +543,10 @@ class QuantileLoss(_RegressionLoss):
 
     def __init__(self, quantile=0.5):
         self.quantile = quantile
+
+    def fit_intercept_only(self, y, sample_weight):
+        """The weighted ``quantile``-quantile of ``y``: the optimal constant."""
+        return _weighted_quantile(y, sample_weight, float(self.quantile))
 
     def _validate_params(self):
         if not (isinstance(self.quantile, (int, float, np.number)) and 0 < self.quantile < 1):

@@ -17,6 +17,7 @@ class _Regularizer(Loss):
     task = "regression"
     family = "error"
     kind = "regularizer"
+    declare = {"regularizer": True}
     #: the estimator's ``penalty`` string this regulariser stands for
     penalty_name = None
     l1_ratio = None

@@ -9,7 +9,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["PrototypeEnergy"]
+__all__ = ["PrototypeEnergy", "LinearEnergy"]
 
 
 class PrototypeEnergy:
@@ -38,3 +38,21 @@ class PrototypeEnergy:
         """Gradients w.r.t. the prototypes (and a zero intercept gradient)."""
         grad = -2.0 * np.asarray(X.T @ G) + 2.0 * coef * G.sum(axis=0)[None, :]
         return grad, np.zeros(G.shape[1])
+
+
+class LinearEnergy:
+    """Output map ``E_ik = −(x_i·w_k + b_k)``: energies as minus linear class scores (unbounded below).
+
+    Implements the ``forward``/``backward`` protocol of :class:`sklearn_losses.solvers.Problem`.
+    """
+
+    def __init__(self, X=None):
+        pass
+
+    def forward(self, X, coef, intercept):
+        """Energies of shape (n, K)."""
+        return -(np.asarray(X @ coef) + intercept)
+
+    def backward(self, X, coef, intercept, G):
+        """Gradients w.r.t. the weights and the intercepts."""
+        return -np.asarray(X.T @ G), -G.sum(axis=0)

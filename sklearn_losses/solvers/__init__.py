@@ -1,60 +1,89 @@
-"""Solvers, one module each, all reaching any loss through its protocol.
+"""Solvers, one module each, all reaching any loss through its declared capabilities.
 
-``select_solver`` is the documented rule behind ``solver="auto"``.
+A solver is an object that owns its parameters (``LBFGSSolver(max_iter=..., tol=...)``)
+and declares what it requires as predicates over a loss's
+:class:`~sklearn_losses.contract.Capabilities` (``Solver.requires``).
+``select_solver`` is the documented rule behind ``solver="auto"``; it reads
+only the capabilities. ``MultiStart`` and ``Reweighting`` wrap a solver
+(random restarts for non-convex losses; re-weighting rounds for losses that
+provide ``reweighting``), as ``cccp`` wraps a convex solver.
 """
-from ._base import Problem, Solver, SolverResult, objective, PENALTY_CODES, solver_properties
+from ._base import (Problem, Requirement, Solver, SolverResult, compatible_solvers, objective,
+                    PENALTY_CODES)
 from .closed_form import ClosedFormSolver
 from .lbfgs import LBFGSSolver
 from .sgd import SGDSolver
 from .subgradient import SubgradientSolver
 from .derivative_free import DerivativeFreeSolver
 from .cccp import CCCPSolver
+from .wrappers import MultiStart, Reweighting
 
+#: the registered solvers (classes), by the name ``solver=`` takes
 SOLVERS = {
-    s.name: s
-    for s in (ClosedFormSolver(), LBFGSSolver(), SGDSolver(), SubgradientSolver(), DerivativeFreeSolver(),
-              CCCPSolver())
+    cls.name: cls
+    for cls in (ClosedFormSolver, LBFGSSolver, SGDSolver, SubgradientSolver, DerivativeFreeSolver,
+                CCCPSolver)
 }
 
-__all__ = ["Problem", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver", "select_solver"]
+__all__ = ["Problem", "Requirement", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver",
+           "select_solver", "compatible_solvers", "MultiStart", "Reweighting", "ClosedFormSolver",
+           "LBFGSSolver", "SGDSolver", "SubgradientSolver", "DerivativeFreeSolver", "CCCPSolver"]
 
 
 def get_solver(name):
-    """Return the solver registered as ``name`` (ValueError naming the choices otherwise)."""
+    """The solver class registered as ``name`` (ValueError naming the choices otherwise)."""
     try:
         return SOLVERS[name]
-    except KeyError:
-        raise ValueError(f"unknown solver {name!r}; choose 'auto' or one of {sorted(SOLVERS)}") from None
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown solver {name!r}; choose 'auto', a solver instance, or one of "
+                         f"{sorted(SOLVERS)}") from None
 
 
 #: above this many samples ``solver="auto"`` prefers SGD to full-batch solvers
 SGD_MIN_SAMPLES = 100_000
 
 
-def select_solver(loss, penalty, n_samples):
-    """The rule behind ``solver="auto"``.
+def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None):
+    """The rule behind ``solver="auto"``, from the loss's capabilities alone.
 
-    1. a quadratic loss (MSE, ridge) with the l2 penalty or none → ``closed_form``;
-    2. a differentiable loss → ``lbfgs`` (``sgd`` above ``SGD_MIN_SAMPLES`` samples);
-    3. a continuous, non-differentiable loss (MAE, pinball, ...) → ``subgradient``
-       (``sgd`` above ``SGD_MIN_SAMPLES`` samples);
-    4. otherwise (a discontinuous loss such as zero-one) → ``derivative_free``;
+    1. a loss that provides ``dc_decomposition`` (ramp) → ``cccp`` (a sequence of convex problems);
+    2. a ``quadratic`` per-sample loss (MSE, ridge) with the l2 penalty or none → ``closed_form``;
+    3. a loss with a ``trivial_minimizer`` (perceptron) → ``sgd`` where SGD can run (the online
+       algorithm; the batch optimum is the zero model);
+    4. a differentiable loss → ``lbfgs`` (``sgd`` above ``SGD_MIN_SAMPLES`` samples where SGD can run);
+    5. a continuous, non-differentiable convex loss (MAE, pinball, ...) → ``subgradient`` (``sgd``
+       above ``SGD_MIN_SAMPLES`` samples where SGD can run); a non-convex one (triplet embeddings)
+       → ``lbfgs`` as a local method from the start;
+    6. otherwise (a discontinuous loss such as zero-one) → ``derivative_free``.
 
-    except that a difference-of-convex loss (ramp, which declares
-    ``dc_decomposition()``) → ``cccp`` (a sequence of convex problems).
+    "Where SGD can run" is :class:`SGDSolver`'s declared requirements: a
+    ``kernel``, ``structure="per_sample"`` (not aggregate, set-level or
+    coupled) and one output. Properties are ``caps.solver_properties`` (for
+    aggregate losses those of the term under the root).
 
-    For aggregate losses (RMSE, RMSLE) the properties of the term under the
-    root decide, and SGD is never chosen (the root of a mean is not a sum).
+    Parameters
+    ----------
+    caps : Capabilities
+    penalty : {None, "l2", "l1", "elasticnet"}
+    n_samples : int
+    n_outputs : int, default=1
+    output_map : object or None
+
+    Returns
+    -------
+    name : str
     """
-    props = solver_properties(loss)
-    if hasattr(loss, "dc_decomposition"):
+    props = caps.solver_properties
+    sgd_ok = not SGDSolver().unmet(caps, penalty, n_outputs, output_map)
+    if "dc_decomposition" in caps.provides and not CCCPSolver().unmet(caps, penalty, n_outputs, output_map):
         return "cccp"
-    if getattr(loss, "quadratic", False) and not loss.aggregate and penalty in (None, "l2"):
+    if not ClosedFormSolver().unmet(caps, penalty, n_outputs, output_map):
         return "closed_form"
-    large = (n_samples > SGD_MIN_SAMPLES and getattr(type(loss), "kernel", None) is not None
-             and not loss.aggregate)
+    if caps.trivial_minimizer and sgd_ok:
+        return "sgd"
+    large = n_samples > SGD_MIN_SAMPLES and sgd_ok
     if "DIFF" in props:
         return "sgd" if large else "lbfgs"
     if "CONT" in props:
-        return "sgd" if large else "subgradient"
+        return "sgd" if large else ("subgradient" if "CONVEX" in props else "lbfgs")
     return "derivative_free"

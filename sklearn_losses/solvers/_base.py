@@ -16,11 +16,14 @@ with ``R = ½‖w‖²`` (``"l2"``), ``‖w‖₁`` (``"l1"``),
 penalised. For aggregate losses (RMSE, RMSLE) the data term is the root of
 the weighted mean.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+
+from ..contract import capabilities
 
 __all__ = ["Problem", "SolverResult", "Solver", "PENALTY_CODES", "penalty_value", "objective"]
 
@@ -40,11 +43,24 @@ class Problem:
         Targets in the loss's convention.
     sample_weight : ndarray of shape (n_samples,), float64
         Positive weights (not normalised).
-    loss : Loss
+    loss : loss object
     penalty : {None, "l2", "l1", "elasticnet"}
     alpha : float
     l1_ratio : float
     fit_intercept : bool
+    loss_kwargs : dict or None
+        Extra keyword arguments of the data term (``index=`` for query losses,
+        ``tuples=`` for embedding losses).
+    n_outputs : int
+        1 (coef of shape (d,)) or K (coef of shape (d, K)).
+    output_map : object or None
+        A non-linear map from parameters to outputs (``forward``/``backward``),
+        e.g. energies from prototypes; None = ``X @ coef + intercept``.
+    caps : Capabilities or None
+        The loss's declaration (:func:`sklearn_losses.contract.capabilities`),
+        computed from ``loss`` (in ``mode``) when not given.
+    mode : str or None
+        The mode the loss is used in (ranking: ``"query"``, ``"embedding"``).
     """
 
     X: Any
@@ -55,13 +71,22 @@ class Problem:
     alpha: float = 1e-4
     l1_ratio: float = 0.15
     fit_intercept: bool = True
-    #: extra keyword arguments of ``loss.value_and_gradient`` (e.g. ``group=`` for ranking)
     loss_kwargs: Optional[dict] = None
-    #: number of model outputs: 1 (coef of shape (d,)) or K (coef of shape (d, K))
     n_outputs: int = 1
-    #: a non-linear map from parameters to outputs (``forward``/``backward``),
-    #: e.g. squared distances to class prototypes; None = ``X @ coef + intercept``
     output_map: Any = None
+    caps: Any = None
+    #: the mode the loss is used in (ranking: "query" or "embedding"), None otherwise
+    mode: Optional[str] = None
+
+    def __post_init__(self):
+        if self.caps is None:
+            self.caps = capabilities(self.loss)
+            if self.mode is not None:
+                self.caps = self.caps.for_mode(self.mode)
+
+    def with_loss(self, loss, **changes):
+        """The same problem with another loss (a surrogate), its capabilities recomputed."""
+        return replace(self, loss=loss, caps=None, **changes)
 
     @property
     def coef_shape(self):
@@ -146,20 +171,17 @@ def objective(problem, coef, intercept, smooth_only=False):
     """
     omap = problem.output_map
     raw = raw_output(problem.X, coef, intercept) if omap is None else omap.forward(problem.X, coef, intercept)
-    value, g = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight,
+    value, g = problem.caps.value_and_gradient(problem.y, raw, problem.sample_weight,
                                                **(problem.loss_kwargs or {}))
     if omap is not None:
         grad_coef, grad_intercept = omap.backward(problem.X, coef, intercept, g)
         if not problem.fit_intercept:
             grad_intercept = np.zeros_like(grad_intercept)
-    else:
-        grad_coef = np.asarray(problem.X.T @ g)
-    if omap is not None:
-        pass
     elif np.ndim(coef) == 1:
-        grad_coef = grad_coef.ravel()
+        grad_coef = np.asarray(problem.X.T @ g).ravel()
         grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
     else:
+        grad_coef = np.asarray(problem.X.T @ g)
         grad_intercept = g.sum(axis=0) if problem.fit_intercept else np.zeros(g.shape[1])
     l2 = problem.l2_strength
     if l2:
@@ -172,63 +194,137 @@ def objective(problem, coef, intercept, smooth_only=False):
     return value, grad_coef, grad_intercept
 
 
-class Solver:
-    """Base class of the solvers.
+class Requirement:
+    """One thing a solver requires, as a predicate over the loss's capabilities and the problem.
+
+    Parameters
+    ----------
+    description : str
+        What is required, in words (used in error messages and the docs table).
+    test : callable ``(caps, context) -> bool``
+        ``context`` has ``penalty`` and ``n_outputs``.
+    """
+
+    def __init__(self, description, test):
+        self.description = description
+        self.test = test
+
+    def __call__(self, caps, context):
+        return bool(self.test(caps, context))
+
+    def describe(self, caps, context):
+        """The description, completed with what the loss / problem has instead."""
+        return self.description(caps, context) if callable(self.description) else self.description
+
+    def __repr__(self):
+        return f"Requirement({self.description!r})"
+
+
+def has_property(prop):
+    """The loss has ``prop`` where the solver works on it (``caps.solver_properties``)."""
+    word = {"DIFF": "differentiable", "CONT": "continuous", "CONVEX": "convex"}.get(prop, prop)
+    return Requirement(
+        lambda caps, ctx: (f"a {word} loss ({prop!r} in its solver properties; {caps.name!r} has "
+                           f"{sorted(caps.solver_properties)})"),
+        lambda caps, ctx: prop in caps.solver_properties)
+
+
+def provides(name):
+    """The loss provides ``name`` (a provider field of the contract, or ``quadratic``)."""
+    return Requirement(f"a loss that provides {name!r}", lambda caps, ctx: name in caps.provides)
+
+
+def structure_in(*structures):
+    """The loss's declared ``structure`` is one of ``structures``."""
+    return Requirement(
+        lambda caps, ctx: (f"a loss whose structure is {' or '.join(map(repr, structures))} "
+                           f"({caps.name!r} is {caps.structure!r})"),
+        lambda caps, ctx: caps.structure in structures)
+
+
+def penalty_in(*penalties):
+    """The problem's penalty is one of ``penalties``."""
+    return Requirement(lambda caps, ctx: f"penalty in {penalties} (got penalty={ctx.get('penalty')!r})",
+                       lambda caps, ctx: ctx.get("penalty") in penalties)
+
+
+ONE_OUTPUT = Requirement("one output per sample (binary / one-vs-rest, no output map)",
+                         lambda caps, ctx: ctx.get("n_outputs", 1) == 1 and not ctx.get("output_map"))
+
+
+class Solver(BaseEstimator):
+    """Base class of the solvers: objects that own their parameters (``max_iter``, ``tol``, ...).
 
     Subclasses set the class attributes and implement :meth:`solve`.
+    An estimator given ``solver="<name>"`` builds the solver from its own
+    parameters of the same names (:meth:`from_estimator`); a solver instance
+    given as ``solver=`` is used with its own parameters.
 
     Attributes
     ----------
     name : str
         The value of the estimators' ``solver=`` parameter.
-    requires : frozenset of str
-        Loss properties the solver needs; asking for the solver with a loss
-        that lacks one raises ``ValueError`` naming it.
-    penalties : tuple
-        Penalties the solver handles.
+    requires : tuple of Requirement
+        What the solver needs of the loss and the problem; :meth:`unmet`
+        lists what is missing, ``solver="auto"`` and the errors derive from it.
     stochastic : bool
         True if the solver supports ``partial_fit``.
-    needs_kernel : bool
-        True if the solver calls the loss's numba ``kernel`` (per-sample losses).
     """
 
     name = None
-    requires = frozenset()
-    penalties = (None, "l2", "l1", "elasticnet")
+    requires = (penalty_in(None, "l2", "l1", "elasticnet"),)
     stochastic = False
-    needs_kernel = False
 
-    def check(self, loss, penalty):
-        """Raise ``ValueError`` if this solver cannot minimise ``loss`` with ``penalty``."""
-        missing = self.requires - solver_properties(loss)
+    def __init__(self, max_iter=1000, tol=1e-4, verbose=0):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+
+    @classmethod
+    def from_estimator(cls, estimator, options=None):
+        """The solver with the estimator's parameters of the same names, then ``options``.
+
+        Parameters
+        ----------
+        estimator : BaseEstimator
+        options : dict, optional
+            ``solver_options``: further solver parameters; an unknown name raises
+            ``ValueError`` listing the solver's parameters.
+        """
+        names = cls._get_param_names()
+        est_params = estimator.get_params(deep=False)
+        kwargs = {k: est_params[k] for k in names if k in est_params}
+        for key, value in (options or {}).items():
+            if key not in names:
+                raise ValueError(f"solver_options: {key!r} is not a parameter of solver {cls.name!r}; "
+                                 f"it has {sorted(names)}")
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
+        """Descriptions of the requirements the loss / problem do not meet (empty: solvable)."""
+        ctx = {"penalty": penalty, "n_outputs": n_outputs, "output_map": output_map is not None}
+        return [r.describe(caps, ctx) for r in self.requires if not r(caps, ctx)]
+
+    def check(self, caps, penalty=None, n_outputs=1, output_map=None):
+        """Raise ``ValueError`` naming what is missing and the solvers that can minimise the loss."""
+        missing = self.unmet(caps, penalty, n_outputs, output_map)
         if missing:
+            others = compatible_solvers(caps, penalty, n_outputs, output_map)
             raise ValueError(
-                f"solver={self.name!r} needs a loss with the properties {sorted(self.requires)}, "
-                f"but {loss.name!r} lacks {sorted(missing)}. Use solver='auto' or one of "
-                f"{compatible_hint(loss)}."
-            )
-        if penalty not in self.penalties:
-            raise ValueError(
-                f"solver={self.name!r} does not handle penalty={penalty!r}; it handles {self.penalties}."
-            )
-        if self.needs_kernel and getattr(type(loss), "kernel", None) is None:
-            raise ValueError(
-                f"solver={self.name!r} needs a per-sample numba kernel, which {loss.name!r} "
-                "does not have; use a full-batch solver ('lbfgs', 'subgradient')."
+                f"solver={self.name!r} cannot minimise {caps.name!r} here: it needs "
+                f"{'; '.join(missing)}. Use solver='auto' or one of {others}."
             )
 
-    def solve(self, problem, coef, intercept, params, state=None):
+    def solve(self, problem, coef, intercept, state=None):
         """Minimise the problem's objective from ``(coef, intercept)``.
 
         Parameters
         ----------
         problem : Problem
-        coef : ndarray of shape (n_features,)
+        coef : ndarray of shape (n_features,) or (n_features, n_outputs)
             Starting point (a copy is made).
-        intercept : float
-        params : dict
-            The estimator's parameters (``max_iter``, ``tol``, ``random_state``,
-            ``verbose`` and the solver-specific ones).
+        intercept : float or ndarray
         state : object, optional
             Returned by a previous call, for ``partial_fit``.
 
@@ -239,25 +335,9 @@ class Solver:
         raise NotImplementedError
 
 
-def solver_properties(loss):
-    """Properties a solver can rely on.
-
-    For an aggregate loss (root of a mean) the solvers work on the term under
-    the root and apply the chain rule, so the term's properties count
-    (``loss.term_properties``).
-    """
-    if loss.aggregate:
-        return getattr(loss, "term_properties", loss.properties)
-    # a loss undefined on a null set (cosine similarity at y_pred = 0) declares
-    # what holds elsewhere, where the solvers operate
-    return getattr(loss, "properties_away_from_zero", loss.properties)
-
-
-def compatible_hint(loss):
+def compatible_solvers(caps, penalty=None, n_outputs=1, output_map=None):
+    """Names of the registered solvers that can minimise a loss with these capabilities."""
     from . import SOLVERS
 
-    names = []
-    for name, solver in SOLVERS.items():
-        if not (solver.requires - solver_properties(loss)):
-            names.append(name)
-    return names
+    return sorted(name for name, cls in SOLVERS.items()
+                  if not cls().unmet(caps, penalty, n_outputs, output_map))

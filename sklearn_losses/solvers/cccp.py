@@ -1,23 +1,47 @@
 """Concave-convex procedure for losses that are a difference of convex functions (ramp)."""
 import numpy as np
 
-from ._base import Problem, Solver, SolverResult, objective
+from ..contract import capabilities
+from ..losses._base import Loss
+from ._base import ONE_OUTPUT, Solver, SolverResult, objective, provides
 
 __all__ = ["CCCPSolver"]
 
 
-class _Linearized:
-    """Convex part minus the linearisation of the subtracted convex part: a convex surrogate."""
+class LinearizedSurrogate(Loss):
+    """``u(f) − c·f``: the convex part of a DC loss minus the tangent of its concave part.
 
-    def __init__(self, convex, slope):
+    The convex surrogate each CCCP step minimises (not a catalogue key).
+    ``convex`` is any loss object, ``slope`` the per-sample slopes ``c``.
+    """
+
+    name = "cccp_surrogate"
+    task = "classification"
+    family = "margin"
+
+    def __init__(self, convex=None, slope=None):
         self.convex = convex
         self.slope = slope
-        self.properties = convex.properties
-        self.aggregate = None
-        self.name = f"cccp({convex.name})"
+
+    @property
+    def properties(self):
+        return frozenset(self.convex.properties)
+
+    @property
+    def declare(self):
+        caps = capabilities(self.convex)
+        return {"solver_properties": caps.solver_properties, "label_encoding": caps.label_encoding,
+                "output": caps.output, "multiclass": caps.multiclass}
+
+    def _check_y(self, y_true, y_pred):
+        return np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
+
+    def _loss_grad(self, y, raw):
+        return (np.asarray(self.convex.loss(y, raw)) - self.slope * raw,
+                np.asarray(self.convex.gradient(y, raw)) - self.slope)
 
     def value_and_gradient(self, y, raw, sample_weight, **kw):
-        v, g = self.convex.value_and_gradient(y, raw, sample_weight)
+        v, g = capabilities(self.convex).value_and_gradient(y, raw, sample_weight)
         w = sample_weight / sample_weight.sum()
         return v - float(np.dot(w, self.slope * raw)), g - w * self.slope
 
@@ -40,23 +64,16 @@ class CCCPSolver(Solver):
     """
 
     name = "cccp"
-    requires = frozenset({"CONT"})
+    requires = Solver.requires + (provides("dc_decomposition"), ONE_OUTPUT)
     max_outer = 30
 
-    def check(self, loss, penalty):
-        if not hasattr(loss, "dc_decomposition"):
-            raise ValueError(
-                f"solver='cccp' needs a difference-of-convex loss (with dc_decomposition()); "
-                f"{loss.name!r} does not declare one."
-            )
-        super().check(loss, penalty)
-
-    def solve(self, problem, coef, intercept, params, state=None):
+    def solve(self, problem, coef, intercept, state=None):
         from . import SOLVERS
 
-        convex, concave_slope = problem.loss.dc_decomposition()
-        inner = SOLVERS["lbfgs" if "DIFF" in convex.properties else "subgradient"]
-        tol = params.get("tol", 1e-4) or 1e-8
+        convex, concave_slope = problem.caps.dc_decomposition()
+        inner_cls = SOLVERS["lbfgs" if "DIFF" in capabilities(convex).solver_properties else "subgradient"]
+        inner = inner_cls(max_iter=min(int(self.max_iter), 100), tol=self.tol, verbose=0)
+        tol = self.tol or 1e-8
         w, b = np.array(coef, dtype=np.float64), intercept
         f_true = objective(problem, w, b)[0]
         total_iter = 0
@@ -64,12 +81,8 @@ class CCCPSolver(Solver):
         for _ in range(self.max_outer):
             raw = problem.X @ w + b
             raw = np.asarray(raw).ravel()
-            sub = Problem(
-                X=problem.X, y=problem.y, sample_weight=problem.sample_weight,
-                loss=_Linearized(convex, concave_slope(problem.y, raw)), penalty=problem.penalty,
-                alpha=problem.alpha, l1_ratio=problem.l1_ratio, fit_intercept=problem.fit_intercept,
-            )
-            res = inner.solve(sub, w, b, dict(params, verbose=0, max_iter=min(int(params.get("max_iter", 1000)), 100)))
+            sub = problem.with_loss(LinearizedSurrogate(convex, concave_slope(problem.y, raw)))
+            res = inner.solve(sub, w, b)
             total_iter += res.n_iter
             f_new = objective(problem, res.coef, res.intercept)[0]
             if f_new <= f_true:
@@ -79,7 +92,7 @@ class CCCPSolver(Solver):
                 f_true = min(f_true, f_new)
                 break
             f_true = f_new
-        if params.get("verbose", 0):
+        if self.verbose:
             print(f"[cccp] objective {f_true:.8g} after {total_iter} inner iterations")
         return SolverResult(coef=w, intercept=b, n_iter=max(total_iter, 1), converged=converged,
                             objective=f_true)

@@ -4,7 +4,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from ._base import Solver, SolverResult, penalty_value, raw_output
+from ._base import ONE_OUTPUT, Solver, SolverResult, penalty_in, penalty_value, provides, raw_output, structure_in
 
 __all__ = ["ClosedFormSolver"]
 
@@ -24,17 +24,9 @@ class ClosedFormSolver(Solver):
     """
 
     name = "closed_form"
-    penalties = (None, "l2")
+    requires = (provides("quadratic"), structure_in("per_sample"), penalty_in(None, "l2"), ONE_OUTPUT)
 
-    def check(self, loss, penalty):
-        if not getattr(loss, "quadratic", False) or loss.aggregate:
-            raise ValueError(
-                f"solver='closed_form' solves only the mean squared error (a quadratic loss); "
-                f"{loss.name!r} is not quadratic. Use solver='auto'."
-            )
-        super().check(loss, penalty)
-
-    def solve(self, problem, coef, intercept, params, state=None):
+    def solve(self, problem, coef, intercept, state=None):
         X, y, s = problem.X, problem.y, problem.sample_weight
         sw = s / s.sum()
         lam = 0.5 * problem.l2_strength
@@ -55,7 +47,7 @@ class ClosedFormSolver(Solver):
                 rmatvec=lambda u: Xc.T @ (root * u) - x_mean * (root @ u),
                 dtype=np.float64,
             )
-            tol = min(1e-10, params.get("tol", 1e-4) or 1e-10)
+            tol = min(1e-10, self.tol or 1e-10)
             w = lsqr(op, t, damp=np.sqrt(lam), atol=tol, btol=tol, iter_lim=max(10 * d, 1000))[0]
         else:
             # one n x d copy at most: centre (if needed), then scale the copy
@@ -78,7 +70,7 @@ class ClosedFormSolver(Solver):
 def _objective_value(problem, coef, intercept):
     """The objective value alone (as ``objective(...)[0]``, without the gradient's ``X.T @ g`` pass)."""
     raw = raw_output(problem.X, coef, intercept)
-    value = problem.loss.value_and_gradient(problem.y, raw, problem.sample_weight,
+    value = problem.caps.value_and_gradient(problem.y, raw, problem.sample_weight,
                                             **(problem.loss_kwargs or {}))[0]
     return value + penalty_value(problem, coef)
 

@@ -16,7 +16,7 @@ MAX_PRACTICAL_PARAMS = 50
 class DerivativeFreeSolver(Solver):
     """Minimise the objective from its values only.
 
-    Two methods (``df_method`` in the estimator's ``solver_options``):
+    Two methods (the ``df_method`` parameter; from an estimator, through ``solver_options``):
 
     * ``"powell"`` (default): scipy's Powell conjugate-direction search, robust
       on piecewise-constant objectives such as the zero-one loss;
@@ -33,7 +33,12 @@ class DerivativeFreeSolver(Solver):
 
     name = "derivative_free"
 
-    def solve(self, problem, coef, intercept, params, state=None):
+    def __init__(self, max_iter=1000, tol=1e-4, verbose=0, df_method="powell", random_state=None):
+        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
+        self.df_method = df_method
+        self.random_state = random_state
+
+    def solve(self, problem, coef, intercept, state=None):
         cshape = np.shape(coef)
         bshape = np.shape(intercept)
         d = int(np.prod(cshape))
@@ -47,10 +52,9 @@ class DerivativeFreeSolver(Solver):
                 "and a poor optimum. Reduce the features or use a loss with a gradient.",
                 PracticalityWarning, stacklevel=4,
             )
-        opts = params.get("solver_options") or {}
-        method = opts.get("df_method", "powell")
-        max_iter = int(params.get("max_iter", 1000))
-        tol = params.get("tol", 1e-4)
+        method = self.df_method
+        max_iter = int(self.max_iter)
+        tol = self.tol
 
         def unpack(x):
             w = x[:d].reshape(cshape)
@@ -69,11 +73,11 @@ class DerivativeFreeSolver(Solver):
                            options={"maxiter": max_iter, "xtol": tol, "ftol": tol, "maxfev": 200 * max_iter})
             x, nit, ok = res.x, int(res.nit), bool(res.success)
         elif method == "zeroth_order":
-            x, nit, ok = _zeroth_order(fun, x0, max_iter, tol, params.get("random_state"))
+            x, nit, ok = _zeroth_order(fun, x0, max_iter, tol, self.random_state)
         else:
             raise ValueError(f"df_method must be 'powell' or 'zeroth_order', got {method!r}")
         w, b = unpack(x)
-        return SolverResult(coef=np.array(w), intercept=float(b), n_iter=max(nit, 1),
+        return SolverResult(coef=np.array(w), intercept=b, n_iter=max(nit, 1),
                             converged=ok, objective=fun(x))
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 from scipy.optimize import minimize
 
-from ._base import Solver, SolverResult, objective
+from ._base import Requirement, Solver, SolverResult, objective
 
 __all__ = ["LBFGSSolver"]
 
@@ -11,7 +11,11 @@ class LBFGSSolver(Solver):
     """L-BFGS-B on the full objective: the fastest route to a high-accuracy optimum at moderate n.
 
     Needs a differentiable loss (``"DIFF"``; for aggregate losses, a
-    differentiable term under the root). The l1 and elastic-net penalties are
+    differentiable term under the root), or a continuous non-convex one, on
+    which it is a local method from the start it is given (quasi-Newton
+    methods work well on non-smooth functions in practice: Lewis & Overton
+    2013); a convex non-smooth loss goes to ``subgradient``, whose
+    convergence rests on convexity. The l1 and elastic-net penalties are
     handled exactly by the split ``w = w⁺ − w⁻`` with ``w⁺, w⁻ ≥ 0`` (bound
     constraints), on which ``‖w‖₁ = Σ(w⁺ + w⁻)`` is linear, so the objective
     stays smooth. Works for single- and multi-output models (``coef`` of
@@ -23,9 +27,14 @@ class LBFGSSolver(Solver):
     """
 
     name = "lbfgs"
-    requires = frozenset({"DIFF"})
+    requires = Solver.requires + (Requirement(
+        lambda caps, ctx: ("a differentiable loss ('DIFF' in its solver properties), or a continuous "
+                           f"non-convex one (a local method); {caps.name!r} has "
+                           f"{sorted(caps.solver_properties)}"),
+        lambda caps, ctx: "DIFF" in caps.solver_properties or (
+            "CONT" in caps.solver_properties and "CONVEX" not in caps.solver_properties)),)
 
-    def solve(self, problem, coef, intercept, params, state=None):
+    def solve(self, problem, coef, intercept, state=None):
         coef = np.asarray(coef, dtype=np.float64)
         cshape = coef.shape
         p = coef.size
@@ -33,8 +42,8 @@ class LBFGSSolver(Solver):
         nb = int(np.prod(bshape)) if bshape else 1
         l1 = problem.l1_strength
         fit_b = problem.fit_intercept
-        max_iter = int(params.get("max_iter", 1000))
-        tol = params.get("tol", 1e-4) or 0.0
+        max_iter = int(self.max_iter)
+        tol = self.tol or 0.0
         free = (None, None) if fit_b else (0, 0)
         b0 = np.ravel(intercept) if fit_b else np.zeros(nb)
 
@@ -91,7 +100,7 @@ class LBFGSSolver(Solver):
                      "maxfun": 2 * max_iter + 20},
         )
         w, b = unpack(res.x)
-        if params.get("verbose", 0):
+        if self.verbose:
             print(f"[lbfgs] {res.nit} iterations, objective {res.fun:.6g}: {res.message}")
         return SolverResult(
             coef=np.array(w), intercept=b, n_iter=max(int(res.nit), 1),

@@ -37,7 +37,7 @@ from numba.extending import intrinsic
 
 from ..exceptions import DivergenceError
 from .._numba import SCALAR_FUNCTION, njit_cached
-from ._base import PENALTY_CODES, Solver, SolverResult, penalty_value, raw_output
+from ._base import ONE_OUTPUT, Solver, SolverResult, penalty_value, provides, raw_output, structure_in
 
 __all__ = ["SGDSolver", "SGDState", "LEARNING_RATES"]
 
@@ -413,23 +413,35 @@ def _average_start(average):
 class SGDSolver(Solver):
     """Stochastic gradient descent, one numba kernel per epoch (scikit-learn's ``_plain_sgd``).
 
-    Works with any loss that has a per-sample numba ``kernel`` (sub-gradients
-    are fine, so non-smooth losses such as ``mean_absolute_error`` or
-    ``quantile`` work), with every penalty, on dense or CSR input, and
-    supports ``partial_fit`` through :class:`SGDState`.
+    Works with any loss that provides a per-sample numba ``kernel``
+    (sub-gradients are fine, so non-smooth losses such as
+    ``mean_absolute_error`` or ``quantile`` work), with every penalty, on
+    dense or CSR input, and supports ``partial_fit`` through :class:`SGDState`.
 
-    Solver parameters (read from the ``params`` dict of :meth:`solve`, with
-    the defaults of ``SGDRegressor`` where they differ from the estimator's):
+    Parameters
+    ----------
+    max_iter : int, default=1000
+        Epochs.
+    tol : float or None, default=1e-3
+        ``None`` disables the stopping rule.
+    verbose : int, default=0
+    learning_rate : {"invscaling", "constant", "optimal", "adaptive"}, default="invscaling"
+    eta0 : float, default=0.01
+    power_t : float, default=0.25
+    average : bool or int, default=False
+        True, or an int ``k`` to average from the ``k``-th update.
+    shuffle : bool, default=True
+    early_stopping : bool, default=False
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    random_state : int, RandomState, Generator or None, default=None
+    intercept_decay : float or None, default=None
+        None: 0.01 for sparse input, 1 for dense, as scikit-learn.
+    prefetch_distance : int, default=4
+        Rows ahead whose memory is prefetched.
 
-    ``max_iter`` (1000), ``tol`` (1e-3; ``None`` disables the stopping rule),
-    ``n_iter_no_change`` (5), ``shuffle`` (True), ``random_state`` (None),
-    ``verbose`` (0), ``learning_rate`` (``"invscaling"``; or ``"constant"``,
-    ``"optimal"``, ``"adaptive"``), ``eta0`` (0.01), ``power_t`` (0.25),
-    ``average`` (False; True or an int ``k`` to average from the ``k``-th
-    update), ``early_stopping`` (False), ``validation_fraction`` (0.1),
-    ``intercept_decay`` (None: 0.01 for sparse input, 1 for dense, as
-    scikit-learn).
-
+    Notes
+    -----
     Stopping rule, as scikit-learn: training stops when the epoch's score
     has not improved by ``tol`` for ``n_iter_no_change`` consecutive epochs
     (with ``"adaptive"``, the step is first divided by 5 each time, until it
@@ -442,45 +454,64 @@ class SGDSolver(Solver):
     there is no stopping rule and it is True, so no warning follows (as
     scikit-learn).
 
-    Aggregate losses (RMSE, RMSLE: a root of a mean, not a mean) cannot be
-    minimised sample by sample; :meth:`check` refuses them.
+    Aggregate and set-level losses (RMSE, Dice: not a sum over samples) and
+    multi-output problems cannot be minimised sample by sample: the solver
+    requires ``structure="per_sample"``, one output and a ``kernel``.
     """
 
     name = "sgd"
     stochastic = True
-    needs_kernel = True
+    requires = Solver.requires + (provides("kernel"), structure_in("per_sample"), ONE_OUTPUT)
 
-    def check(self, loss, penalty):
-        """Raise ``ValueError`` if SGD cannot minimise ``loss`` with ``penalty``.
+    def __init__(self, max_iter=1000, tol=1e-3, verbose=0, learning_rate="invscaling", eta0=0.01,
+                 power_t=0.25, average=False, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, random_state=None, intercept_decay=None,
+                 prefetch_distance=PREFETCH_DISTANCE):
+        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.average = average
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.intercept_decay = intercept_decay
+        self.prefetch_distance = prefetch_distance
 
-        Parameters
-        ----------
-        loss : Loss
-        penalty : {None, "l2", "l1", "elasticnet"}
-        """
-        if getattr(loss, "aggregate", None) is not None:
+    # ------------------------------------------------------------ checks
+    def _validate(self, problem, partial):
+        if not partial and int(self.max_iter) < 1:
+            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
+        if self.learning_rate not in LEARNING_RATES:
             raise ValueError(
-                f"solver='sgd' cannot minimise {loss.name!r}: it is an aggregate loss (the root of "
-                "a weighted mean), not a sum over samples. Use solver='lbfgs' or 'subgradient'."
+                f"learning_rate must be one of {sorted(LEARNING_RATES)}, got {self.learning_rate!r}"
             )
-        super().check(loss, penalty)
+        if self.learning_rate != "optimal" and not float(self.eta0) > 0:
+            raise ValueError(f"eta0 must be > 0 with learning_rate={self.learning_rate!r}, got {self.eta0}")
+        if self.learning_rate == "optimal" and not float(problem.alpha) > 0:
+            raise ValueError(
+                "alpha must be > 0 with learning_rate='optimal' (the step is 1/(alpha (t0 + t))); "
+                "use another learning_rate."
+            )
+        if int(self.n_iter_no_change) < 1:
+            raise ValueError(f"n_iter_no_change must be >= 1, got {self.n_iter_no_change}")
 
     # ------------------------------------------------------------------ solve
-    def solve(self, problem, coef, intercept, params, state=None):
+    def solve(self, problem, coef, intercept, state=None):
         """Run SGD epochs on ``problem``.
 
         Parameters
         ----------
         problem : Problem
-            ``X`` dense (float64) or CSR; the loss must have a numba kernel.
+            ``X`` dense (float64) or CSR; the loss must provide a numba kernel.
         coef : ndarray of shape (n_features,)
             Starting weights (copied).  Ignored when ``state`` is given: the
             plain iterate stored in the state is used instead, because with
             averaging the estimator's ``coef_`` is the averaged one.
         intercept : float
             Starting intercept (same remark).
-        params : dict
-            Solver parameters, see the class docstring.
         state : SGDState or dict, optional
             Given (an :class:`SGDState` from a previous call, or ``{}`` for a
             first ``partial_fit``), exactly ONE epoch is run over all the
@@ -488,8 +519,7 @@ class SGDSolver(Solver):
             accumulators, with neither early stopping nor a
             convergence check (``partial_fit`` semantics, as scikit-learn);
             ``"adaptive"`` still divides its step after ``n_iter_no_change``
-            epochs without improvement.  ``params["partial_fit"] = True``
-            has the same effect with ``state=None``.
+            epochs without improvement.  The state passed in is never modified.
 
         Returns
         -------
@@ -503,200 +533,206 @@ class SGDSolver(Solver):
         DivergenceError
             If the losses or the weights become non-finite.
         """
-        self.check(problem.loss, problem.penalty)
-        partial = state is not None or bool(params.get("partial_fit", False))
-        max_iter = 1 if partial else int(params.get("max_iter", 1000))
-        if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-        tol = params.get("tol", 1e-3)
-        n_iter_no_change = int(params.get("n_iter_no_change", 5))
-        shuffle = bool(params.get("shuffle", True))
-        verbose = int(params.get("verbose", 0) or 0)
-        learning_rate = params.get("learning_rate", "invscaling")
-        eta0 = float(params.get("eta0", 0.01))
-        power_t = float(params.get("power_t", 0.25))
-        avg_start = _average_start(params.get("average", False))
-        early_stopping = bool(params.get("early_stopping", False)) and not partial
-        validation_fraction = float(params.get("validation_fraction", 0.1))
+        self.check(problem.caps, problem.penalty, problem.n_outputs, problem.output_map)
+        partial = state is not None
+        self._validate(problem, partial)
+        run = _EpochRunner(self, problem, partial)
+        st = run.init_state(coef, intercept, state)
+        history, epoch, converged = run.epochs(st)
+        cw, cb = run.finish(st)
+        coef_out = np.array(cw, copy=True)
+        raw = raw_output(problem.X, coef_out, cb)
+        value = float(problem.caps.value_and_gradient(run.y, raw, run.sample_weight)[0]) \
+            + penalty_value(problem, coef_out)
+        return SolverResult(coef=coef_out, intercept=cb, n_iter=epoch, converged=converged,
+                            objective=value, state=st, history=history)
 
-        if learning_rate not in LEARNING_RATES:
-            raise ValueError(
-                f"learning_rate must be one of {sorted(LEARNING_RATES)}, got {learning_rate!r}"
-            )
-        if learning_rate != "optimal" and not eta0 > 0:
-            raise ValueError(f"eta0 must be > 0 with learning_rate={learning_rate!r}, got {eta0}")
-        alpha = float(problem.alpha)
-        if learning_rate == "optimal" and not alpha > 0:
-            raise ValueError(
-                "alpha must be > 0 with learning_rate='optimal' (the step is 1/(alpha (t0 + t))); "
-                "use another learning_rate."
-            )
-        if n_iter_no_change < 1:
-            raise ValueError(f"n_iter_no_change must be >= 1, got {n_iter_no_change}")
 
-        X = problem.X
-        is_sparse = sp.issparse(X)
-        n, d = X.shape
-        loss = problem.loss
-        kernel = type(loss).kernel
-        loss_params = loss._params_array()
-        y = np.ascontiguousarray(problem.y, dtype=np.float64)
-        sample_weight = problem.sample_weight
-        if sample_weight is None:
-            sample_weight = np.ones(n)
-        sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+class _EpochRunner:
+    """One ``SGDSolver.solve`` call: the kernel's inputs, the state, the epoch loop."""
 
-        # ---- representation handed to the kernel
-        if is_sparse:
+    def __init__(self, solver, problem, partial):
+        self.solver = solver
+        self.problem = problem
+        self.partial = partial
+        self.max_iter = 1 if partial else int(solver.max_iter)
+        self.early_stopping = bool(solver.early_stopping) and not partial
+        caps = problem.caps
+        self.kernel = caps.kernel
+        self.loss_params = caps.kernel_params()
+        self.y = np.ascontiguousarray(problem.y, dtype=np.float64)
+        sw = problem.sample_weight
+        self.sample_weight = np.ascontiguousarray(np.ones(problem.n_samples) if sw is None else sw,
+                                                  dtype=np.float64)
+        self._kernel_inputs(problem.X)
+
+    def _kernel_inputs(self, X):
+        self.is_sparse = sp.issparse(X)
+        self.n, self.d = X.shape
+        if self.is_sparse:
             X = X.tocsr() if X.format != "csr" else X
-            data = np.ascontiguousarray(X.data, dtype=np.float64)
+            self.data = np.ascontiguousarray(X.data, dtype=np.float64)
             idx_dtype = np.int32 if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32 else np.int64
-            indices = np.ascontiguousarray(X.indices, dtype=idx_dtype)
-            indptr = np.ascontiguousarray(X.indptr, dtype=idx_dtype)
-            X_dense = np.empty((0, 0))
+            self.indices = np.ascontiguousarray(X.indices, dtype=idx_dtype)
+            self.indptr = np.ascontiguousarray(X.indptr, dtype=idx_dtype)
+            self.X_dense = np.empty((0, 0))
         else:
-            X_dense = np.ascontiguousarray(X, dtype=np.float64)
-            data = np.empty(0)
-            indices = indptr = np.empty(0, dtype=np.int32)
-        decay = params.get("intercept_decay", None)
-        if decay is None:
-            decay = SPARSE_INTERCEPT_DECAY if is_sparse else 1.0
+            self.X_dense = np.ascontiguousarray(X, dtype=np.float64)
+            self.data = np.empty(0)
+            self.indices = self.indptr = np.empty(0, dtype=np.int32)
+        self.X = X
 
-        # ---- state
+    def init_state(self, coef, intercept, state):
+        """A fresh copy of the state to continue from (the caller's state is never mutated)."""
+        import copy
+
+        solver, problem, d = self.solver, self.problem, self.d
+        eta0 = float(solver.eta0)
         if isinstance(state, SGDState):
-            st = state
-            if st.coef.shape != (d,):
-                raise ValueError(
-                    f"the SGD state has {st.coef.shape[0]} features, the data has {d}"
-                )
-            st.coef = np.array(st.coef, dtype=np.float64)  # never mutate the caller's copy
+            if state.coef.shape != (d,):
+                raise ValueError(f"the SGD state has {state.coef.shape[0]} features, the data has {d}")
+            st = copy.deepcopy(state)
         else:
             st = SGDState(coef=np.array(coef, dtype=np.float64, copy=True).ravel(),
-                          intercept=float(intercept) if problem.fit_intercept else 0.0,
-                          eta=eta0)
+                          intercept=float(intercept) if problem.fit_intercept else 0.0, eta=eta0)
             if isinstance(state, dict):
                 for key, value in state.items():
                     setattr(st, key, value)
         if st.rng is None:
-            st.rng = _check_random_state(params.get("random_state", None))
-        if learning_rate == "constant" or (learning_rate == "adaptive" and st.n_epochs == 0):
+            st.rng = _check_random_state(solver.random_state)
+        if solver.learning_rate == "constant" or (solver.learning_rate == "adaptive" and st.n_epochs == 0):
             st.eta = eta0
-        l1 = float(problem.l1_strength)
-        l2 = float(problem.l2_strength)
-        if l1 > 0 and st.q is None:
+        self.l1 = float(problem.l1_strength)
+        self.l2 = float(problem.l2_strength)
+        if self.l1 > 0 and st.q is None:
             st.q = np.zeros(d)
-        q = st.q if l1 > 0 else np.empty(0)
-        if avg_start > 0:
+        self.q = st.q if self.l1 > 0 else np.empty(0)
+        self.avg_start = _average_start(solver.average)
+        if self.avg_start > 0:
             st.avg_coef = np.zeros(d) if st.avg_coef is None else np.array(st.avg_coef, dtype=np.float64)
-            if st.t <= avg_start:
+            if st.t <= self.avg_start:
                 # the first averaged step overwrites the average; start from zero (see kernel)
                 st.avg_coef[:] = 0.0
                 st.avg_intercept = 0.0
-        aw = st.avg_coef if avg_start > 0 else np.empty(0)
+        self.aw = st.avg_coef if self.avg_start > 0 else np.empty(0)
+        self._split(st)
+        self._hyper_parameters()
+        self.sc = np.zeros(_N_SC)
+        self.sc[_SC_INTERCEPT] = st.intercept
+        self.sc[_SC_T] = st.t
+        self.sc[_SC_U] = st.u
+        self.sc[_SC_AVG_INTERCEPT] = st.avg_intercept
+        self.sc[_SC_ETA] = st.eta
+        return st
 
-        # ---- validation split (seeded) for early stopping
+    def _split(self, st):
+        """The training rows, and the seeded validation split of early stopping."""
+        n, sample_weight = self.n, self.sample_weight
         rows = np.arange(n, dtype=np.int64)
-        val_rows = None
-        if early_stopping:
-            if not 0.0 < validation_fraction < 1.0:
-                raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-            n_val = int(math.ceil(validation_fraction * n))
+        if self.early_stopping:
+            fraction = float(self.solver.validation_fraction)
+            if not 0.0 < fraction < 1.0:
+                raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
+            n_val = int(math.ceil(fraction * n))
             if n_val < 1 or n - n_val < 1:
                 raise ValueError(
-                    f"validation_fraction={validation_fraction} leaves an empty training or "
+                    f"validation_fraction={fraction} leaves an empty training or "
                     f"validation set with {n} samples; disable early_stopping or add samples."
                 )
             perm = st.rng.permutation(n)
             val_rows = np.sort(perm[:n_val])
             rows = np.sort(perm[n_val:]).astype(np.int64)
-            X_val = X[val_rows]
-            y_val = y[val_rows]
-            sw_val = sample_weight[val_rows]
-            if sw_val.sum() <= 0:
+            self.val = (self.X[val_rows], self.y[val_rows], sample_weight[val_rows])
+            if self.val[2].sum() <= 0:
                 raise ValueError("the validation set of early_stopping has zero total sample_weight")
         sw_train_sum = float(sample_weight[rows].sum())
         if not sw_train_sum > 0:
             raise ValueError("sample_weight must have a positive sum")
         # s_i * n / Σs over the training rows: the per-step weight of the mean objective
-        sw_eff = sample_weight * (rows.shape[0] / sw_train_sum)
+        self.sw_eff = sample_weight * (rows.shape[0] / sw_train_sum)
+        self.rows = rows
 
-        # ---- hyper-parameters
+    def _hyper_parameters(self):
+        solver, problem = self.solver, self.problem
+        alpha = float(problem.alpha)
         opt_init = 0.0
-        if learning_rate == "optimal":
+        if solver.learning_rate == "optimal":
             typw = math.sqrt(1.0 / math.sqrt(alpha))
-            _, g = kernel(1.0, -typw, loss_params)
+            _, g = self.kernel(1.0, -typw, self.loss_params)
             initial_eta0 = typw / max(1.0, g)
             opt_init = 1.0 / (initial_eta0 * alpha)
+        decay = solver.intercept_decay
+        if decay is None:
+            decay = SPARSE_INTERCEPT_DECAY if self.is_sparse else 1.0
         hp = np.zeros(_N_HP)
-        hp[_HP_LR] = LEARNING_RATES[learning_rate]
-        hp[_HP_ETA0] = eta0
-        hp[_HP_POWER_T] = power_t
+        hp[_HP_LR] = LEARNING_RATES[solver.learning_rate]
+        hp[_HP_ETA0] = float(solver.eta0)
+        hp[_HP_POWER_T] = float(solver.power_t)
         hp[_HP_ALPHA] = alpha
         hp[_HP_OPT_INIT] = opt_init
-        hp[_HP_L1] = l1
-        hp[_HP_L2] = l2
+        hp[_HP_L1] = self.l1
+        hp[_HP_L2] = self.l2
         hp[_HP_FIT_INTERCEPT] = 1.0 if problem.fit_intercept else 0.0
         hp[_HP_DECAY] = float(decay)
-        hp[_HP_AVG_START] = avg_start
+        hp[_HP_AVG_START] = self.avg_start
         hp[_HP_MAX_DLOSS] = MAX_DLOSS
-        hp[_HP_PREFETCH] = int(params.get("prefetch_distance", PREFETCH_DISTANCE))
+        hp[_HP_PREFETCH] = int(solver.prefetch_distance)
+        self.hp = hp
 
-        sc = np.zeros(_N_SC)
-        sc[_SC_INTERCEPT] = st.intercept
-        sc[_SC_T] = st.t
-        sc[_SC_U] = st.u
-        sc[_SC_AVG_INTERCEPT] = st.avg_intercept
-        sc[_SC_ETA] = st.eta
-        w = st.coef
-        n_train = rows.shape[0]
+    def current(self, st):
+        if self.avg_start > 0 and self.sc[_SC_T] > self.avg_start:
+            return self.aw, float(self.sc[_SC_AVG_INTERCEPT])
+        return st.coef, float(self.sc[_SC_INTERCEPT])
 
-        def current():
-            if avg_start > 0 and sc[_SC_T] > avg_start:
-                return aw, float(sc[_SC_AVG_INTERCEPT])
-            return w, float(sc[_SC_INTERCEPT])
+    def _epoch(self, st, order):
+        if self.solver.shuffle:
+            # shuffle the rows afresh each epoch, so that k one-epoch calls
+            # (partial_fit) see the same permutations as one k-epoch fit
+            order[:] = self.rows
+            st.rng.shuffle(order)
+        sumloss = _sgd_epoch(self.indices.dtype)(
+            self.is_sparse, self.X_dense, self.data, self.indices, self.indptr, self.y, self.sw_eff, order,
+            self.kernel, self.loss_params, self.hp, st.coef, self.aw, self.q, self.sc)
+        st.n_epochs += 1
+        mean_loss = sumloss / self.rows.shape[0]
+        finite = math.isfinite(mean_loss) and math.isfinite(self.sc[_SC_INTERCEPT]) and np.isfinite(st.coef).all()
+        if not finite or self.sc[_SC_N_CLIPPED] > 0:
+            what = ("the loss or the coefficients became non-finite" if not finite else
+                    f"|dloss/dy_pred| exceeded {MAX_DLOSS:g} on {int(self.sc[_SC_N_CLIPPED])} samples")
+            raise DivergenceError(
+                f"SGD diverged at epoch {st.n_epochs}: {what}. Use a smaller eta0 (now "
+                f"{float(self.solver.eta0):g}), scale the features (e.g. StandardScaler) and the target, or "
+                f"another learning_rate than {self.solver.learning_rate!r} (e.g. 'adaptive' or "
+                "'invscaling'), or another solver."
+            )
+        return mean_loss
 
-        history = []
-        converged = False
+    def _score(self, st, mean_loss):
+        if self.early_stopping:
+            X_val, y_val, sw_val = self.val
+            cw, cb = self.current(st)
+            return float(self.problem.caps.value_and_gradient(y_val, raw_output(X_val, cw, cb), sw_val)[0])
+        return mean_loss + penalty_value(self.problem, st.coef)
+
+    def epochs(self, st):
+        """The epoch loop with scikit-learn's stopping rule; returns (history, epochs, converged)."""
+        solver, verbose = self.solver, int(self.solver.verbose or 0)
+        tol, n_iter_no_change = solver.tol, int(solver.n_iter_no_change)
+        history, converged, epoch = [], False, 0
         t_start = time.time()
-        epoch = 0
-        order = rows.copy()
-        for epoch in range(1, max_iter + 1):
+        order = self.rows.copy()
+        for epoch in range(1, self.max_iter + 1):
             if verbose:
                 print(f"-- Epoch {st.n_epochs + 1}")
-            if shuffle:
-                # shuffle the rows afresh each epoch, so that k one-epoch calls
-                # (partial_fit) see the same permutations as one k-epoch fit
-                order[:] = rows
-                st.rng.shuffle(order)
-            sumloss = _sgd_epoch(indices.dtype)(is_sparse, X_dense, data, indices, indptr, y, sw_eff, order,
-                                 kernel, loss_params, hp, w, aw, q, sc)
-            st.n_epochs += 1
-            mean_loss = sumloss / n_train
-            finite = (math.isfinite(mean_loss) and math.isfinite(sc[_SC_INTERCEPT])
-                      and np.isfinite(w).all())
-            if not finite or sc[_SC_N_CLIPPED] > 0:
-                what = ("the loss or the coefficients became non-finite" if not finite else
-                        f"|dloss/dy_pred| exceeded {MAX_DLOSS:g} on {int(sc[_SC_N_CLIPPED])} samples")
-                raise DivergenceError(
-                    f"SGD diverged at epoch {st.n_epochs}: {what}. Use a smaller eta0 (now "
-                    f"{eta0:g}), scale the features (e.g. StandardScaler) and the target, or "
-                    f"another learning_rate than {learning_rate!r} (e.g. 'adaptive' or "
-                    "'invscaling'), or another solver."
-                )
-            cw, cb = current()
-            if early_stopping:
-                raw = raw_output(X_val, cw, cb)
-                score = float(loss.value_and_gradient(y_val, raw, sw_val)[0])
-            else:
-                score = mean_loss + penalty_value(problem, w)
+            mean_loss = self._epoch(st, order)
+            score = self._score(st, mean_loss)
             history.append(score)
             if verbose:
-                label = "Validation loss" if early_stopping else "Objective"
-                print(
-                    f"Norm: {np.linalg.norm(cw):.2f}, NNZs: {np.count_nonzero(cw)}, "
-                    f"Bias: {cb:.6f}, T: {int(sc[_SC_T]) - 1}, Avg. loss: {mean_loss:.6f}, "
-                    f"{label}: {score:.6f}"
-                )
+                cw, cb = self.current(st)
+                label = "Validation loss" if self.early_stopping else "Objective"
+                print(f"Norm: {np.linalg.norm(cw):.2f}, NNZs: {np.count_nonzero(cw)}, "
+                      f"Bias: {cb:.6f}, T: {int(self.sc[_SC_T]) - 1}, Avg. loss: {mean_loss:.6f}, "
+                      f"{label}: {score:.6f}")
                 print(f"Total training time: {time.time() - t_start:.2f} seconds.")
             if tol is not None and score > st.best - float(tol):
                 st.no_improvement_count += 1
@@ -704,37 +740,34 @@ class SGDSolver(Solver):
                 st.no_improvement_count = 0
             st.best = min(st.best, score)
             if st.no_improvement_count >= n_iter_no_change:
-                if learning_rate == "adaptive" and sc[_SC_ETA] > 1e-6:
-                    sc[_SC_ETA] /= 5.0
+                if solver.learning_rate == "adaptive" and self.sc[_SC_ETA] > 1e-6:
+                    self.sc[_SC_ETA] /= 5.0
                     st.no_improvement_count = 0
                     if verbose:
-                        print(f"Step size divided by 5: eta = {sc[_SC_ETA]:.3g}")
-                elif not partial:
+                        print(f"Step size divided by 5: eta = {self.sc[_SC_ETA]:.3g}")
+                elif not self.partial:
                     converged = True
                     if verbose:
-                        print(f"Convergence after {epoch} epochs took "
-                              f"{time.time() - t_start:.2f} seconds")
+                        print(f"Convergence after {epoch} epochs took {time.time() - t_start:.2f} seconds")
                     break
+        if tol is None and not self.partial:
+            converged = True  # no stopping rule asked for: max_iter epochs is completion
+        return history, epoch, converged
 
+    def finish(self, st):
+        """Write the kernel's scalar state back into ``st``; the output coefficients."""
+        sc = self.sc
         st.intercept = float(sc[_SC_INTERCEPT])
         st.t = float(sc[_SC_T])
         st.u = float(sc[_SC_U])
         st.avg_intercept = float(sc[_SC_AVG_INTERCEPT])
         st.eta = float(sc[_SC_ETA])
-        if avg_start > 0:
-            st.avg_coef = aw
-        if l1 > 0:
-            st.q = q
+        if self.avg_start > 0:
+            st.avg_coef = self.aw
+        if self.l1 > 0:
+            st.q = self.q
         # best/no_improvement of an early-stopping fit do not carry over to partial_fit
-        if early_stopping:
+        if self.early_stopping:
             st.best = np.inf
             st.no_improvement_count = 0
-
-        if tol is None and not partial:
-            converged = True  # no stopping rule asked for: max_iter epochs is completion
-        cw, cb = current()
-        coef_out = np.array(cw, copy=True)
-        raw = raw_output(problem.X, coef_out, cb)
-        value = float(loss.value_and_gradient(y, raw, sample_weight)[0]) + penalty_value(problem, coef_out)
-        return SolverResult(coef=coef_out, intercept=cb, n_iter=epoch, converged=converged,
-                            objective=value, state=st, history=history)
+        return self.current(st)

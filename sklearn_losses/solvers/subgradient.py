@@ -2,7 +2,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import Solver, SolverResult, objective
+from ._base import Solver, SolverResult, has_property, objective
 from .lbfgs import LBFGSSolver
 
 __all__ = ["SubgradientSolver"]
@@ -42,22 +42,22 @@ class SubgradientSolver(Solver):
     """
 
     name = "subgradient"
-    requires = frozenset({"CONT"})
+    requires = Solver.requires + (has_property("CONT"),)
     grow = 1.1
     shrink = 0.98
     window = 500
 
-    def solve(self, problem, coef, intercept, params, state=None):
-        max_iter = int(params.get("max_iter", 1000))
-        tol = params.get("tol", 1e-4) or 1e-8
-        verbose = params.get("verbose", 0)
+    def solve(self, problem, coef, intercept, state=None):
+        max_iter = int(self.max_iter)
+        tol = self.tol or 1e-8
+        verbose = self.verbose
         fit_b = problem.fit_intercept
         w = np.array(coef, dtype=np.float64)
         b = np.array(intercept, dtype=np.float64) if fit_b else np.zeros(np.shape(intercept))
-        if not np.any(w) and hasattr(problem.loss, "smoothed"):
+        if not np.any(w) and problem.caps.smoothed is not None:
             w, b = _continuation(problem, w, b, max_iter, tol)
         elif not np.any(w):
-            warm = LBFGSSolver().solve(problem, w, b, {"max_iter": min(max_iter, 300), "tol": 1e-12})
+            warm = LBFGSSolver(max_iter=min(max_iter, 300), tol=1e-12).solve(problem, w, b)
             if np.isfinite(warm.objective):
                 w, b = warm.coef, (warm.intercept if fit_b else 0.0)
         D = _inverse_variances(problem.X, problem.sample_weight)
@@ -102,7 +102,7 @@ class SubgradientSolver(Solver):
 
 
 def _continuation(problem, w, b, max_iter, tol):
-    """Smoothing continuation for losses that offer ``loss.smoothed(mu)`` (hinge, energy hinge).
+    """Smoothing continuation for losses that provide ``smoothed(mu)`` (hinge, energy hinge).
 
     A max of affine pieces smoothed by a log-sum-exp at temperature ``mu`` is
     a smooth convex upper bound within ``mu · log(#pieces)`` (Nesterov 2005):
@@ -111,14 +111,12 @@ def _continuation(problem, w, b, max_iter, tol):
     smoothing bias is then below the stopping tolerance) or the true
     objective stops improving. Returns the best point under the true objective.
     """
-    from dataclasses import replace
-
     fit_b = problem.fit_intercept
     best_f, best = objective(problem, w, b)[0], (w, b)
     mu = 1.0
     while True:
-        sub = replace(problem, loss=problem.loss.smoothed(mu))
-        res = LBFGSSolver().solve(sub, best[0], best[1], {"max_iter": min(max_iter, 1000), "tol": 1e-8})
+        sub = problem.with_loss(problem.caps.smoothed(mu))
+        res = LBFGSSolver(max_iter=min(max_iter, 1000), tol=1e-8).solve(sub, best[0], best[1])
         cand = (res.coef, res.intercept if fit_b else best[1])
         f = objective(problem, *cand)[0]
         improved = f < best_f

@@ -1,0 +1,124 @@
+"""Solvers that wrap a solver: random restarts, and re-weighting rounds.
+
+Both keep the wrapped solver's parameters and requirements, and are chosen
+by the estimators from declarations alone: ``MultiStart`` for a loss that is
+not convex where the solvers work (``"CONVEX"`` not in ``solver_properties``),
+``Reweighting`` for a loss that provides ``reweighting``.
+"""
+from dataclasses import replace
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._base import Solver, SolverResult, objective, provides, raw_output
+
+__all__ = ["MultiStart", "Reweighting"]
+
+
+class MultiStart(Solver):
+    """Run ``solver`` from the given start and ``n_starts − 1`` random perturbations of it; keep the best.
+
+    For non-convex objectives (ramp, focal with large γ, energies with a
+    non-convex ``q``), where a local method's optimum depends on the start.
+    The perturbations are Gaussian with standard deviation ``1/sqrt(d)``.
+
+    Parameters
+    ----------
+    solver : Solver
+    n_starts : int, default=3
+    random_state : int, RandomState or None
+    """
+
+    def __init__(self, solver=None, n_starts=3, random_state=None):
+        self.solver = solver
+        self.n_starts = n_starts
+        self.random_state = random_state
+
+    @property
+    def name(self):
+        return self.solver.name
+
+    @property
+    def stochastic(self):
+        return self.solver.stochastic
+
+    def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
+        return self.solver.unmet(caps, penalty, n_outputs, output_map)
+
+    def solve(self, problem, coef, intercept, state=None):
+        rng = check_random_state(self.random_state)
+        coef = np.asarray(coef, dtype=np.float64)
+        scale = 1.0 / np.sqrt(max(coef.shape[0], 1))
+        best = None
+        for k in range(int(self.n_starts)):
+            start = coef if k == 0 else coef + scale * rng.standard_normal(coef.shape)
+            b0 = intercept if k == 0 else np.zeros_like(np.asarray(intercept, dtype=np.float64))
+            if np.ndim(b0) == 0:
+                b0 = float(b0)
+            res = self.solver.solve(problem, start, b0, state=state)
+            if best is None or res.objective < best.objective:
+                best = res
+        return best
+
+
+class Reweighting(Solver):
+    """Re-weighting rounds for losses that provide ``reweighting`` (LambdaLoss's ``|ΔNDCG|``).
+
+    1. minimise the loss's ``reweighting_start()`` (RankNet) from the given
+       start (skipped when the start is not zero: a warm start);
+    2. up to ``max_rounds`` times: freeze the loss's weights at the current
+       scores (``reweighting(y, scores, **loss_kwargs)``), minimise the frozen
+       loss with ``solver`` (warm-started), and stop when the frozen weights
+       no longer change.
+
+    The result's objective is the true (unfrozen) loss at the final point;
+    ``n_rounds_`` records the rounds that ran.
+
+    Parameters
+    ----------
+    solver : Solver
+    max_rounds : int, default=10
+    """
+
+    def __init__(self, solver=None, max_rounds=10):
+        self.solver = solver
+        self.max_rounds = max_rounds
+
+    @property
+    def name(self):
+        return self.solver.name
+
+    @property
+    def stochastic(self):
+        return False
+
+    def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
+        missing = self.solver.unmet(caps, penalty, n_outputs, output_map)
+        if "reweighting" not in caps.provides:
+            missing.append(provides("reweighting").describe(caps, {}))
+        return missing
+
+    def solve(self, problem, coef, intercept, state=None):
+        caps = problem.caps
+        kwargs = dict(problem.loss_kwargs or {})
+        coef = np.asarray(coef, dtype=np.float64)
+        n_iter = 0
+        if not np.any(coef):
+            res = self.solver.solve(problem.with_loss(caps.reweighting_start()), coef, intercept)
+            coef, intercept, n_iter = res.coef, res.intercept, res.n_iter
+        res, frozen, rounds = None, None, 0
+        for rounds in range(1, int(self.max_rounds) + 1):
+            scores = raw_output(problem.X, coef, intercept)
+            now = caps.reweighting(problem.y, scores, **kwargs)
+            if frozen is not None and all(np.array_equal(now[k], frozen[k]) for k in now):
+                rounds -= 1
+                break
+            frozen = now
+            sub = replace(problem, loss_kwargs={**kwargs, **frozen})
+            res = self.solver.solve(sub, coef, intercept)
+            coef, intercept = res.coef, res.intercept
+            n_iter += res.n_iter
+        self.n_rounds_ = rounds
+        value = objective(problem, coef, intercept)[0]
+        return SolverResult(coef=coef, intercept=intercept, n_iter=max(n_iter, 1),
+                            converged=True if res is None else res.converged, objective=value)
