@@ -85,19 +85,18 @@ def _sgd_pair(X, y, ours_key, sk_loss, epochs, repeats):
     """Seconds per epoch (ours, sklearn) on the same data and settings."""
     n, d = X.shape
     loss = get_loss(ours_key)
-    yt = np.where(y == 1, 1.0, -1.0) if loss.label_encoding == "pm1" else y.astype(np.float64)
+    yt = np.where(y == 1, 1.0, -1.0) if loss.capabilities.label_encoding == "pm1" else y.astype(np.float64)
     problem = Problem(X=X, y=yt, sample_weight=np.ones(n), loss=loss, penalty="l2", alpha=ALPHA,
                       fit_intercept=True)
-    solver = SGDSolver()
     params = dict(max_iter=epochs, tol=None, learning_rate="optimal", eta0=0.01, random_state=0,
                   shuffle=True)
 
     def ours():
-        solver.solve(problem, np.zeros(d), 0.0, params)
+        SGDSolver(**params).solve(problem, np.zeros(d), 0.0)
 
     est = SGDClassifier(loss=sk_loss, penalty="l2", alpha=ALPHA, learning_rate="optimal",
                         max_iter=epochs, tol=None, random_state=0, shuffle=True)
-    solver.solve(problem, np.zeros(d), 0.0, dict(params, max_iter=1))  # warm-up
+    SGDSolver(**dict(params, max_iter=1)).solve(problem, np.zeros(d), 0.0)  # warm-up
     ours_t, sk_t = _median_times([ours, _quiet(lambda: est.fit(X, y))], repeats)
     return ours_t / epochs, sk_t / epochs
 

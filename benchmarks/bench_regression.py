@@ -104,12 +104,11 @@ def _sgd_pair(X, y, ours_loss, sk_loss, eta_factor, epochs, repeats, penalty="l2
     n, d = X.shape
     problem = Problem(X=X, y=y, sample_weight=np.ones(n), loss=ours_loss, penalty=penalty,
                       alpha=ALPHA, l1_ratio=0.15, fit_intercept=True)
-    solver = SGDSolver()
     params = dict(max_iter=epochs, tol=None, learning_rate=learning_rate,
                   eta0=ETA0 * eta_factor, random_state=0, shuffle=True)
 
     def ours():
-        solver.solve(problem, np.zeros(d), 0.0, params)
+        SGDSolver(**params).solve(problem, np.zeros(d), 0.0)
 
     est = SGDRegressor(loss=sk_loss, penalty=penalty, alpha=ALPHA, l1_ratio=0.15,
                        learning_rate=learning_rate, eta0=ETA0, max_iter=epochs, tol=None,
@@ -123,7 +122,7 @@ def _sgd_pair(X, y, ours_loss, sk_loss, eta_factor, epochs, repeats, penalty="l2
             est.fit(X, y)
 
     # warm-up (numba cache load, page faults)
-    solver.solve(problem, np.zeros(d), 0.0, dict(params, max_iter=1))
+    SGDSolver(**dict(params, max_iter=1)).solve(problem, np.zeros(d), 0.0)
     ours_t, sk_t = _median_times([ours, theirs], repeats)
     return ours_t / epochs, sk_t / epochs
 

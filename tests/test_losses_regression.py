@@ -276,7 +276,11 @@ def test_list_losses_filters():
     assert "mean_absolute_error" not in diff_convex and "root_mean_squared_log_error" not in diff_convex
     assert all({"DIFF", "CONVEX"} <= skl.get_loss(k).properties for k in diff_convex)
     strict = set(skl.list_losses(task="regression", properties={"S-CONV"}))
-    assert {"mean_squared_error", "log_cosh", "l2", "lasso", "ridge"} <= strict
+    assert {"mean_squared_error", "log_cosh", "lasso", "ridge"} <= strict
+    # regularisers are penalties, not losses: listed without a task only
+    assert not {"l1", "l2", "elasticnet"} & set(reg)
+    assert {"l1", "l2", "elasticnet"} <= set(skl.list_losses())
+    assert "l2" in skl.list_losses(properties={"S-CONV"})
     assert not {"huber", "smooth_l1", "mean_absolute_error", "root_mean_squared_error"} & strict
     assert skl.list_losses(properties="L-CONT") == skl.list_losses(properties={"L-CONT"})
     with pytest.raises(ValueError):

@@ -151,7 +151,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     def _n_restarts(self, caps, solver, partial):
         if self.n_restarts is not None:
             return int(self.n_restarts)
-        if "CONVEX" in caps.solver_properties or partial or solver.stochastic or solver.name == "derivative_free":
+        if "CONVEX" in caps.solver_properties or partial or not solver.restartable:
             return 1
         return 3
 

@@ -6,7 +6,8 @@ from sklearn.base import BaseEstimator
 
 from .._numba import scalar_loss_grad, scalar_weighted_loss_grad
 
-__all__ = ["Loss", "ScalarLoss", "register_loss", "get_loss", "list_losses", "PROPERTIES", "TASKS"]
+__all__ = ["Loss", "ScalarLoss", "register_loss", "get_loss", "list_losses", "resolve_key", "PROPERTIES",
+           "TASKS", "ALIASES"]
 
 PROPERTIES = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"})
 TASKS = ("regression", "classification", "ranking", "generative", "energy")
@@ -14,26 +15,115 @@ FAMILIES = ("error", "probabilistic", "margin")
 
 _REGISTRY = {}
 
+#: scikit-learn's (and other libraries') names for catalogue losses: accepted, resolved to the key
+ALIASES = {
+    "squared_error": "mean_squared_error",
+    "absolute_error": "mean_absolute_error",
+    "log_loss": "cross_entropy",
+    "log": "cross_entropy",
+    "binary_crossentropy": "cross_entropy",
+    "categorical_crossentropy": "cross_entropy",
+    "kullback_leibler_divergence": "kl_divergence",
+    "pinball": "quantile",
+    "pinball_loss": "quantile",
+    "huber_loss": "huber",
+    "logcosh": "log_cosh",
+    "smooth_l1_loss": "smooth_l1",
+    "margin_ranking": "pairwise_ranking",
+    "contrastive": "pairwise_ranking",
+    "triplet_margin": "triplet",
+    "info_nce": "nt_xent",
+}
 
-def register_loss(cls):
-    """Class decorator: add a :class:`Loss` subclass to the catalogue under ``cls.name``.
+#: common abbreviations: not accepted (they are ambiguous), but named in the close-match message
+ABBREVIATIONS = {
+    "mse": "mean_squared_error", "l2_loss": "mean_squared_error",
+    "mae": "mean_absolute_error", "l1_loss": "mean_absolute_error",
+    "mbe": "mean_bias_error",
+    "rmse": "root_mean_squared_error",
+    "rmsle": "root_mean_squared_log_error",
+    "bce": "cross_entropy", "ce": "cross_entropy", "xent": "cross_entropy",
+    "nll": "negative_log_likelihood",
+    "kl": "kl_divergence", "kld": "kl_divergence",
+    "svm": "hinge",
+    "ntxent": "nt_xent", "simclr": "nt_xent",
+    "vae": "elbo", "gan": "gan_minimax", "wgan": "wasserstein", "mlm": "masked_lm",
+}
+
+
+def _protocol_class(cls):
+    from ..contract import PROTOCOL_MEMBERS
+
+    return isinstance(cls, type) and all(hasattr(cls, m) for m in PROTOCOL_MEMBERS)
+
+
+def register_loss(cls=None, *, replace=False):
+    """Class decorator: add a loss class to the catalogue under ``cls.name``.
 
     Registering a user-defined loss makes it reachable by key from
     :func:`get_loss`, :func:`list_losses` and the estimators' ``loss=`` string.
+    The class need not subclass :class:`Loss`: any class with the loss
+    protocol's members (``API.md`` §1) is accepted.
+
+    Parameters
+    ----------
+    cls : type
+    replace : bool, default=False
+        Replace a class already registered under the same key (or alias).
+        Without it, an existing key raises ``ValueError``: a user's loss never
+        silently shadows a built-in one.
+
+    Examples
+    --------
+    >>> @register_loss            # doctest: +SKIP
+    ... class Cauchy(ScalarLoss): name = "cauchy"; ...
+    >>> @register_loss(replace=True)   # doctest: +SKIP
+    ... class MyHuber(ScalarLoss): name = "huber"; ...
     """
-    if not (isinstance(cls, type) and issubclass(cls, Loss)):
-        raise TypeError("register_loss expects a subclass of sklearn_losses.Loss")
+    if cls is None:
+        return lambda c: register_loss(c, replace=replace)
+    if not _protocol_class(cls):
+        raise TypeError("register_loss expects a class with the loss protocol's members "
+                        "(a subclass of sklearn_losses.Loss, or any class with name, task, family, "
+                        "properties, loss, gradient, __call__, get_params, set_params)")
     if not isinstance(cls.name, str) or not cls.name:
         raise ValueError(f"{cls.__name__}.name must be a non-empty string")
     bad = set(cls.properties) - PROPERTIES if isinstance(cls.properties, frozenset) else set()
     if bad:
         raise ValueError(f"{cls.__name__}.properties has unknown entries {sorted(bad)}")
+    taken = _REGISTRY.get(cls.name) or (_REGISTRY.get(ALIASES[cls.name]) if cls.name in ALIASES else None)
+    if taken is not None and taken is not cls and not replace:
+        raise ValueError(
+            f"the key {cls.name!r} is already registered (by {taken.__module__}.{taken.__qualname__}); "
+            "choose another name, or pass register_loss(..., replace=True) to replace it."
+        )
     _REGISTRY[cls.name] = cls
     return cls
 
 
 def _closest(name):
-    return difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.4)
+    name = str(name)
+    hits = []
+    if name.lower() in ABBREVIATIONS:
+        hits.append(ABBREVIATIONS[name.lower()])
+    hits += difflib.get_close_matches(name, list(_REGISTRY) + list(ALIASES), n=3, cutoff=0.6)
+    out = []
+    for h in hits:
+        key = ALIASES.get(h, h)
+        if key not in out:
+            out.append(key)
+    return out[:3]
+
+
+def resolve_key(name):
+    """The catalogue key of ``name`` (a key or an alias); ValueError naming close matches otherwise."""
+    if name in _REGISTRY:
+        return name
+    if name in ALIASES and ALIASES[name] in _REGISTRY:
+        return ALIASES[name]
+    close = _closest(name)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"Unknown loss {name!r}.{hint} sklearn_losses.list_losses() lists every key.")
 
 
 def get_loss(name, **params):
@@ -41,8 +131,10 @@ def get_loss(name, **params):
 
     Parameters
     ----------
-    name : str or Loss
-        A catalogue key (see :func:`list_losses`) or a loss object, which is
+    name : str or loss object
+        A catalogue key (see :func:`list_losses`), one of scikit-learn's names
+        for a catalogue loss (``"squared_error"``, ``"absolute_error"``,
+        ``"log_loss"``, ... see ``ALIASES``), or a loss object, which is
         returned as is (or a copy with ``params`` set).
     **params
         Hyper-parameters of the loss (for example ``delta`` for ``"huber"``).
@@ -50,28 +142,32 @@ def get_loss(name, **params):
     Returns
     -------
     loss : Loss
+        ``loss.name`` is the catalogue key (also when an alias was given).
 
     Raises
     ------
     ValueError
-        If ``name`` is not a catalogue key; the message names the closest keys.
+        If ``name`` is not a catalogue key or alias; the message names the
+        closest keys (common abbreviations such as ``"mse"`` included).
+    TypeError
+        If a hyper-parameter is not one of the loss's; the message lists them.
     """
-    if isinstance(name, Loss):
+    if not isinstance(name, str):
+        from ..contract import check_loss_protocol
+
+        check_loss_protocol(name)
         if not params:
             return name
         from sklearn.base import clone
 
-        return clone(name).set_params(**params)
-    if not isinstance(name, str):
-        raise TypeError(f"loss must be a catalogue key (str) or a Loss object, got {type(name).__name__}")
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        close = _closest(name)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(
-            f"Unknown loss {name!r}.{hint} sklearn_losses.list_losses() lists every key."
-        ) from None
+        return clone(name, safe=False).set_params(**params)
+    cls = _REGISTRY[resolve_key(name)]
+    valid = cls._get_param_names() if hasattr(cls, "_get_param_names") else None
+    if valid is not None:
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise TypeError(f"loss {cls.name!r} has no hyper-parameter {', '.join(map(repr, unknown))}; "
+                            f"its hyper-parameters are {list(valid) or 'none'}.")
     return cls(**params)
 
 
@@ -83,7 +179,8 @@ def list_losses(task=None, properties=None, family=None):
     task : str, optional
         Keep the losses of this task: ``"regression"``, ``"classification"``,
         ``"ranking"``, ``"generative"`` or ``"energy"``.  Regularisers
-        (``l1``, ``l2``, ``elasticnet``) are listed under ``"regression"``.
+        (``l1``, ``l2``, ``elasticnet``: penalties, not losses) are listed only
+        without ``task``.
     properties : iterable of str, optional
         Keep the losses that have all of these properties (with default
         hyper-parameters), drawn from ``{"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"}``.
@@ -105,9 +202,11 @@ def list_losses(task=None, properties=None, family=None):
         unknown = properties - PROPERTIES
         if unknown:
             raise ValueError(f"unknown properties {sorted(unknown)}; choose from {sorted(PROPERTIES)}")
+    from ..contract import capabilities
+
     keys = []
     for key, cls in _REGISTRY.items():
-        if task is not None and cls.task != task:
+        if task is not None and (cls.task != task or capabilities(cls()).regularizer):
             continue
         if family is not None and cls.family != family:
             continue

@@ -269,11 +269,16 @@ class Solver(BaseEstimator):
         lists what is missing, ``solver="auto"`` and the errors derive from it.
     stochastic : bool
         True if the solver supports ``partial_fit``.
+    restartable : bool
+        True for a local method whose optimum depends on its start, which
+        random restarts (:class:`~sklearn_losses.solvers.MultiStart`) may improve
+        on a non-convex loss.
     """
 
     name = None
     requires = (penalty_in(None, "l2", "l1", "elasticnet"),)
     stochastic = False
+    restartable = True
 
     def __init__(self, max_iter=1000, tol=1e-4, verbose=0):
         self.max_iter = max_iter

@@ -24,6 +24,7 @@ class ClosedFormSolver(Solver):
     """
 
     name = "closed_form"
+    restartable = False
     requires = (provides("quadratic"), structure_in("per_sample"), penalty_in(None, "l2"), ONE_OUTPUT)
 
     def solve(self, problem, coef, intercept, state=None):

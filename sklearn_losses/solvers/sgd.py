@@ -461,6 +461,7 @@ class SGDSolver(Solver):
 
     name = "sgd"
     stochastic = True
+    restartable = False
     requires = Solver.requires + (provides("kernel"), structure_in("per_sample"), ONE_OUTPUT)
 
     def __init__(self, max_iter=1000, tol=1e-3, verbose=0, learning_rate="invscaling", eta0=0.01,
