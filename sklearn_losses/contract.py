@@ -136,6 +136,19 @@ class Capabilities:
         loss has ``mode_properties["query"]``.
     check_target : callable ``(y) -> y``
         Encodes and validates training targets in ``label_encoding``.
+    second_derivative : callable ``(y, raw) -> d²ℓ/dp²`` per sample (one output)
+        The Hessian of the data term in the raw output (second-order solvers).
+    hessian_product : callable ``(y, raw, V) -> (n, K)`` (K outputs)
+        Per-sample Hessian–vector products ``H_i V_i`` (second-order solvers, multinomial).
+    curvature_bound : float or None
+        ``sup |ℓ''|``, the Lipschitz constant of the derivative in the raw
+        output (coordinate descent step sizes); None if unbounded or unknown.
+    dual : object or None
+        What dual coordinate ascent needs (the convex conjugate's coordinate
+        step); see :mod:`sklearn_losses.solvers.dual_cd`.
+    linear_program : object or None
+        The loss as a linear program (piecewise-linear convex losses); see
+        :mod:`sklearn_losses.solvers.linprog`.
     """
 
     name: str
@@ -170,6 +183,11 @@ class Capabilities:
     reweighting_start: Optional[Callable] = None
     reweighting: Optional[Callable] = None
     check_target: Optional[Callable] = None
+    second_derivative: Optional[Callable] = None
+    hessian_product: Optional[Callable] = None
+    curvature_bound: Optional[float] = None
+    dual: Any = None
+    linear_program: Any = None
 
     def __post_init__(self):
         if self.solver_properties is None:
@@ -205,7 +223,8 @@ class Capabilities:
 #: the provider fields (callables), in the order of the docs table
 PROVIDERS = ("value_and_gradient", "kernel", "kernel_params", "dc_decomposition", "smoothed",
              "fit_intercept_only", "predict_proba", "predict_log_proba", "pack_target",
-             "reweighting_start", "reweighting", "check_target")
+             "reweighting_start", "reweighting", "check_target", "second_derivative", "hessian_product",
+             "dual", "linear_program")
 
 #: one line per field, for the docs page
 FIELD_DOCS = {f.name: f.type for f in dataclasses.fields(Capabilities)}

@@ -281,6 +281,10 @@ class BaseLossEstimator(BaseEstimator):
                     "or pick another solver.")
         fitted = self._fitted_attributes(results, plan, F, caps)
         n_iter = max(int(r.n_iter) for r in results)
+        kinds = {r.certificate_kind for r in results}
+        certs = [float(r.certificate) for r in results if np.isfinite(r.certificate)]
+        fitted.update(optimality_=max(certs) if certs else np.nan,
+                      optimality_kind_=kinds.pop() if len(kinds) == 1 else "mixed")
         fitted.update(loss_=loss, model_=model, solver_=name,
                       objective_=float(sum(r.objective for r in results)),
                       n_iter_=self.n_iter_ + n_iter if continuing else n_iter,
@@ -289,13 +293,29 @@ class BaseLossEstimator(BaseEstimator):
             fitted["n_rounds_"] = solver.n_rounds_
         for key, value in fitted.items():  # every attribute at once: a failed call changes nothing
             setattr(self, key, value)
-        if not partial and not all(r.converged for r in results):
+        if not partial:
+            self._warn_if_short(results, name)
+        return self
+
+    def _warn_if_short(self, results, name):
+        """A ConvergenceWarning when a solver stopped early or its certificate is above ``tol``."""
+        tol = self.tol
+        short = [r for r in results if tol is not None and np.isfinite(r.certificate)
+                 and r.certificate > tol]
+        if not all(r.converged for r in results):
             warnings.warn(
                 f"solver {name!r} did not converge in {self.max_iter} iterations (max_iter); "
                 "increase max_iter, loosen tol, or scale the features.",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=4,
             )
-        return self
+        elif short:
+            worst = max(short, key=lambda r: r.certificate)
+            warnings.warn(
+                f"solver {name!r} stopped with optimality {worst.certificate:.3g} "
+                f"({worst.certificate_kind}) above tol={tol:g}: the fit is not at the optimum. "
+                "Increase max_iter, lower the solver's own tolerance, or use solver='auto'.",
+                ConvergenceWarning, stacklevel=4,
+            )
 
     def _continues(self):
         """True when partial_fit continues the fitted model (False: it starts afresh)."""

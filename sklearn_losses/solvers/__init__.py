@@ -39,10 +39,6 @@ def get_solver(name):
                          f"{sorted(SOLVERS)}") from None
 
 
-#: above this many samples ``solver="auto"`` prefers SGD to full-batch solvers
-SGD_MIN_SAMPLES = 100_000
-
-
 def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None):
     """The rule behind ``solver="auto"``, from the loss's capabilities alone.
 
@@ -50,16 +46,18 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None):
     2. a ``quadratic`` per-sample loss (MSE, ridge) with the l2 penalty or none → ``closed_form``;
     3. a loss with a ``trivial_minimizer`` (perceptron) → ``sgd`` where SGD can run (the online
        algorithm; the batch optimum is the zero model);
-    4. a differentiable loss → ``lbfgs`` (``sgd`` above ``SGD_MIN_SAMPLES`` samples where SGD can run);
-    5. a continuous, non-differentiable convex loss (MAE, pinball, ...) → ``subgradient`` (``sgd``
-       above ``SGD_MIN_SAMPLES`` samples where SGD can run); a non-convex one (triplet embeddings)
-       → ``lbfgs`` as a local method from the start;
+    4. a differentiable loss → ``lbfgs``;
+    5. a continuous, non-differentiable convex loss (MAE, pinball, ...) → ``subgradient``; a
+       non-convex one (triplet embeddings) → ``lbfgs`` as a local method from the start;
     6. otherwise (a discontinuous loss such as zero-one) → ``derivative_free``.
 
-    "Where SGD can run" is :class:`SGDSolver`'s declared requirements: a
-    ``kernel``, ``structure="per_sample"`` (not aggregate, set-level or
-    coupled) and one output. Properties are ``caps.solver_properties`` (for
-    aggregate losses those of the term under the root).
+    ``sgd`` is never chosen for its speed: it cannot certify ``tol`` (its
+    iterate stops short of the optimum), so it runs only when asked for
+    (``solver="sgd"``), for ``partial_fit``, or for the perceptron. "Where SGD
+    can run" is :class:`SGDSolver`'s declared requirements: a ``kernel``,
+    ``structure="per_sample"`` (not aggregate, set-level or coupled) and one
+    output. Properties are ``caps.solver_properties`` (for aggregate losses
+    those of the term under the root).
 
     Parameters
     ----------
@@ -81,9 +79,8 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None):
         return "closed_form"
     if caps.trivial_minimizer and sgd_ok:
         return "sgd"
-    large = n_samples > SGD_MIN_SAMPLES and sgd_ok
     if "DIFF" in props:
-        return "sgd" if large else "lbfgs"
+        return "lbfgs"
     if "CONT" in props:
-        return "sgd" if large else ("subgradient" if "CONVEX" in props else "lbfgs")
+        return "subgradient" if "CONVEX" in props else "lbfgs"
     return "derivative_free"

@@ -121,6 +121,13 @@ class SolverResult:
 
     ``state`` carries whatever a stochastic solver needs to continue
     (``partial_fit``, ``warm_start``): step counters, averaged weights.
+    ``certificate`` is the measured optimality of the returned point, of the
+    kind ``certificate_kind`` (see :func:`gradient_certificate`):
+    ``"gradient_norm"`` (relative norm of the minimum-norm (sub)gradient),
+    ``"duality_gap"`` (relative duality gap), ``"objective_decrease"``
+    (relative decrease of the best objective over the solver's last window:
+    no optimality proof, for non-smooth or non-convex problems), or
+    ``"none"`` (nothing measured, e.g. one SGD epoch of ``partial_fit``).
     """
 
     coef: np.ndarray
@@ -130,6 +137,44 @@ class SolverResult:
     objective: float = np.nan
     state: Any = None
     history: list = field(default_factory=list)
+    certificate: float = np.nan
+    certificate_kind: str = "none"
+
+
+def min_norm_subgradient(problem, coef, intercept):
+    """The objective's value and its minimum-norm subgradient w.r.t. ``(coef, intercept)``, flattened.
+
+    The l1 part contributes ``sign(w)`` where ``w ≠ 0`` and the closest point of
+    ``[-1, 1]`` where ``w = 0`` (so the vector is 0 exactly at a minimiser of a
+    convex objective with a differentiable data term).
+    """
+    value, gw, gb = objective(problem, coef, intercept, smooth_only=True)
+    l1 = problem.l1_strength
+    w = np.asarray(coef)
+    gw = np.asarray(gw, dtype=np.float64)
+    if l1:
+        value += l1 * float(np.abs(w).sum())
+        gw = np.where(w != 0, gw + l1 * np.sign(w), np.sign(gw) * np.maximum(np.abs(gw) - l1, 0.0))
+    gb = np.ravel(gb) if problem.fit_intercept else np.zeros(0)
+    return value, np.concatenate([np.ravel(gw), gb])
+
+
+def gradient_certificate(problem, coef, intercept):
+    """``‖g(w)‖_∞ / ‖g(0)‖_∞``: the minimum-norm (sub)gradient at the solution relative to the zero model.
+
+    A scale-free optimality measure for objectives with a differentiable data
+    term (0 exactly at the optimum); the zero model's gradient is the
+    reference (the same rule ``lbfgs`` stops on). Returns 0 when the zero
+    model is already optimal.
+    """
+    g = min_norm_subgradient(problem, coef, intercept)[1]
+    zero_b = np.zeros(np.shape(intercept)) if np.ndim(intercept) else 0.0
+    g0 = min_norm_subgradient(problem, np.zeros(np.shape(coef)), zero_b)[1]
+    ref = float(np.abs(g0).max()) if g0.size else 0.0
+    top = float(np.abs(g).max()) if g.size else 0.0
+    if ref == 0.0:
+        return 0.0 if top == 0.0 else np.inf
+    return top / ref
 
 
 def penalty_value(problem, coef):

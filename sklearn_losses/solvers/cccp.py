@@ -78,6 +78,7 @@ class CCCPSolver(Solver):
         f_true = objective(problem, w, b)[0]
         total_iter = 0
         converged = False
+        decrease = np.inf
         for _ in range(self.max_outer):
             raw = problem.X @ w + b
             raw = np.asarray(raw).ravel()
@@ -85,6 +86,7 @@ class CCCPSolver(Solver):
             res = inner.solve(sub, w, b)
             total_iter += res.n_iter
             f_new = objective(problem, res.coef, res.intercept)[0]
+            decrease = (f_true - f_new) / max(1.0, abs(f_true))
             if f_new <= f_true:
                 w, b = res.coef, res.intercept
             if f_true - f_new <= tol * max(1.0, abs(f_true)):
@@ -95,4 +97,5 @@ class CCCPSolver(Solver):
         if self.verbose:
             print(f"[cccp] objective {f_true:.8g} after {total_iter} inner iterations")
         return SolverResult(coef=w, intercept=b, n_iter=max(total_iter, 1), converged=converged,
-                            objective=f_true)
+                            objective=f_true, certificate=max(decrease, 0.0),
+                            certificate_kind="objective_decrease")

@@ -4,7 +4,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from ._base import ONE_OUTPUT, Solver, SolverResult, penalty_in, penalty_value, provides, raw_output, structure_in
+from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, penalty_in, penalty_value, provides,
+                    raw_output, structure_in)
 
 __all__ = ["ClosedFormSolver"]
 
@@ -65,7 +66,8 @@ class ClosedFormSolver(Solver):
                 w = _ridge_dense(Z, t, lam)
         b = y_mean - float(x_mean @ w) if problem.fit_intercept else 0.0
         value = _objective_value(problem, w, b)
-        return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value)
+        return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value,
+                            certificate=gradient_certificate(problem, w, b), certificate_kind="gradient_norm")
 
 
 def _objective_value(problem, coef, intercept):

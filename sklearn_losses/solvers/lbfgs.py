@@ -2,7 +2,7 @@
 import numpy as np
 from scipy.optimize import minimize
 
-from ._base import Requirement, Solver, SolverResult, objective
+from ._base import Requirement, Solver, SolverResult, gradient_certificate, objective
 
 __all__ = ["LBFGSSolver"]
 
@@ -100,9 +100,12 @@ class LBFGSSolver(Solver):
                      "maxfun": 2 * max_iter + 20},
         )
         w, b = unpack(res.x)
+        smooth = "DIFF" in problem.caps.solver_properties
+        cert = gradient_certificate(problem, w, b) if smooth else np.nan
         if self.verbose:
             print(f"[lbfgs] {res.nit} iterations, objective {res.fun:.6g}: {res.message}")
         return SolverResult(
             coef=np.array(w), intercept=b, n_iter=max(int(res.nit), 1),
-            converged=bool(res.status == 0), objective=float(res.fun),
+            converged=bool(res.status == 0), objective=float(res.fun), certificate=cert,
+            certificate_kind="gradient_norm" if smooth else "none",
         )

@@ -37,7 +37,8 @@ from numba.extending import intrinsic
 
 from ..exceptions import DivergenceError
 from .._numba import SCALAR_FUNCTION, njit_cached
-from ._base import ONE_OUTPUT, Solver, SolverResult, penalty_value, provides, raw_output, structure_in
+from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, penalty_value, provides, raw_output,
+                    structure_in)
 
 __all__ = ["SGDSolver", "SGDState", "LEARNING_RATES"]
 
@@ -545,8 +546,21 @@ class SGDSolver(Solver):
         raw = raw_output(problem.X, coef_out, cb)
         value = float(problem.caps.value_and_gradient(run.y, raw, run.sample_weight)[0]) \
             + penalty_value(problem, coef_out)
+        cert, kind = self._certificate(problem, coef_out, cb, history, partial)
         return SolverResult(coef=coef_out, intercept=cb, n_iter=epoch, converged=converged,
-                            objective=value, state=st, history=history)
+                            objective=value, state=st, history=history, certificate=cert,
+                            certificate_kind=kind)
+
+    def _certificate(self, problem, coef, intercept, history, partial):
+        """The gradient norm for a smooth loss; the last epochs' relative decrease otherwise."""
+        if partial:
+            return np.nan, "none"
+        if "DIFF" in problem.caps.solver_properties:
+            return gradient_certificate(problem, coef, intercept), "gradient_norm"
+        k = int(self.n_iter_no_change)
+        if len(history) <= k:
+            return np.nan, "none"
+        return max((history[-k - 1] - min(history)) / max(1.0, abs(min(history))), 0.0), "objective_decrease"
 
 
 class _EpochRunner:

@@ -88,7 +88,8 @@ class SubgradientSolver(Solver):
             if f < best[0]:
                 best = (f, w.copy(), np.copy(b))
             if it % self.window == 0:
-                if checkpoint - best[0] <= 1e-2 * tol * max(1.0, abs(best[0])):
+                decrease = (checkpoint - best[0]) / max(1.0, abs(best[0]))
+                if decrease <= 1e-2 * tol:
                     converged = True
                     break
                 checkpoint = best[0]
@@ -97,8 +98,10 @@ class SubgradientSolver(Solver):
         if verbose:
             print(f"[subgradient] {it} steps, best objective {best[0]:.10g}")
         b_best = float(best[2]) if np.ndim(best[2]) == 0 else best[2]
+        decrease = 0.0 if converged and gnorm2 == 0.0 else (checkpoint - best[0]) / max(1.0, abs(best[0]))
         return SolverResult(coef=best[1], intercept=b_best, n_iter=max(it, 1),
-                            converged=converged, objective=best[0])
+                            converged=converged, objective=best[0],
+                            certificate=max(float(decrease), 0.0), certificate_kind="objective_decrease")
 
 
 def _continuation(problem, w, b, max_iter, tol):
