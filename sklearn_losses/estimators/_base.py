@@ -103,7 +103,13 @@ class BaseLossEstimator(BaseEstimator):
             base = params.pop("loss", self.loss)
             obj = get_loss(base) if isinstance(base, str) else clone(base, safe=False)
             params["loss"] = obj.set_params(**nested)
-        return super().set_params(**params)
+        before = dict(self.__dict__)
+        try:
+            return super().set_params(**params)
+        except BaseException:  # an invalid name part-way: nothing set
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     # ------------------------------------------------------------ checks
     def _check_params(self):
@@ -198,6 +204,11 @@ class BaseLossEstimator(BaseEstimator):
         max_rounds = options.pop("lambda_rounds", None)
         if instance is None:
             if cls is None:
+                anywhere = set().union(*(c._get_param_names() for c in SOLVERS.values()))
+                unknown = sorted(set(options) - anywhere)
+                if unknown:
+                    raise ValueError(f"solver_options: {unknown} are parameters of no solver; the solvers "
+                                     f"take {sorted(anywhere)} (and 'lambda_rounds')")
                 cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap)]
                 known = set(cls._get_param_names())
                 options = {k: v for k, v in options.items() if k in known}
@@ -213,7 +224,7 @@ class BaseLossEstimator(BaseEstimator):
         restarts = self._n_restarts(caps, instance, partial)
         if restarts > 1:
             solver = MultiStart(solver, n_starts=restarts, random_state=self.random_state)
-        return solver, instance.name
+        return solver, instance
 
     def _n_restarts(self, caps, solver, partial):
         return 1
@@ -241,7 +252,17 @@ class BaseLossEstimator(BaseEstimator):
         return sw
 
     def _fit(self, X, y, sample_weight=None, partial=False, **fit_kwargs):
-        """The one fit path (see the module docstring)."""
+        """The one fit path (see the module docstring); an exception leaves the estimator as it was."""
+        before = dict(self.__dict__)
+        try:
+            return self._fit_path(X, y, sample_weight, partial, **fit_kwargs)
+        except BaseException:
+            # validation sets n_features_in_ early, a solver may have run: restore everything
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_path(self, X, y, sample_weight, partial, **fit_kwargs):
         self._check_params()
         continuing = partial and self._continues()
         X_in = X
@@ -256,7 +277,8 @@ class BaseLossEstimator(BaseEstimator):
             F = F.toarray()
         omap = plan.output_map(F) if plan.output_map is not None else None
         plan.output_map = omap
-        solver, name = self._build_solver(plan, penalty, F.shape[0], partial)
+        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial)
+        name = instance.name
         states = self._solver_states if continuing else [None] * len(plan.targets)
 
         def run(j):
@@ -294,17 +316,18 @@ class BaseLossEstimator(BaseEstimator):
         for key, value in fitted.items():  # every attribute at once: a failed call changes nothing
             setattr(self, key, value)
         if not partial:
-            self._warn_if_short(results, name)
+            self._warn_if_short(results, instance)
         return self
 
-    def _warn_if_short(self, results, name):
-        """A ConvergenceWarning when a solver stopped early or its certificate is above ``tol``."""
-        tol = self.tol
+    @staticmethod
+    def _warn_if_short(results, solver):
+        """A ConvergenceWarning when a solver stopped early or its certificate is above its ``tol``."""
+        tol, name = solver.tol, solver.name
         short = [r for r in results if tol is not None and np.isfinite(r.certificate)
                  and r.certificate > tol]
         if not all(r.converged for r in results):
             warnings.warn(
-                f"solver {name!r} did not converge in {self.max_iter} iterations (max_iter); "
+                f"solver {name!r} did not converge in {solver.max_iter} iterations (max_iter); "
                 "increase max_iter, loosen tol, or scale the features.",
                 ConvergenceWarning, stacklevel=4,
             )
