@@ -157,9 +157,9 @@ def test_tversky_and_focal_raise_minority_recall(one_digit_vs_rest):
 
     r_ce, p_ce = fit("cross_entropy")
     r_focal, _ = fit(skl.get_loss("focal", gamma=2.0))
-    r_t55, _ = fit(skl.get_loss("tversky", alpha=0.5, beta=0.5))
-    r_t37, p_t37 = fit(skl.get_loss("tversky", alpha=0.3, beta=0.7))
-    r_t19, _ = fit(skl.get_loss("tversky", alpha=0.1, beta=0.9))
+    r_t55, _ = fit(skl.get_loss("tversky", alpha=0.5, beta=0.5, level="batch"))
+    r_t37, p_t37 = fit(skl.get_loss("tversky", alpha=0.3, beta=0.7, level="batch"))
+    r_t19, _ = fit(skl.get_loss("tversky", alpha=0.1, beta=0.9, level="batch"))
     assert r_focal >= r_ce + 0.05
     assert r_t37 >= r_ce + 0.2
     assert r_t55 + 0.05 <= r_t37 <= r_t19 - 0.05

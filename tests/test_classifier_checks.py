@@ -1,7 +1,7 @@
 """scikit-learn's estimator checks for LossClassifier over a spread of losses, solvers and models."""
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_losses import LossClassifier
+from sklearn_losses import LossClassifier, get_loss
 
 # SGD visits the rows in a random order; the non-smooth solvers (smoothing continuation +
 # subgradient, CCCP) stop at a tolerance (max_iter is small here to keep the checks fast); a
@@ -11,12 +11,13 @@ _APPROX = {
     "check_sample_weight_equivalence_on_dense_data": "approximate solver / row-sampled feature map: equal only to a tolerance",
     "check_sample_weight_equivalence_on_sparse_data": "approximate solver / row-sampled feature map: equal only to a tolerance",
 }
-# a set-level loss (Tversky) normalises the weights to mean 1 inside its sums (LOSSES.md §0.2,
-# tested in test_losses_classification), so that rescaling the weights leaves the fit unchanged;
-# through the smoothing term a weight of 2 is then not the same as a repeated row
-_SET_LEVEL = {
-    "check_sample_weight_equivalence_on_dense_data": "set-level loss: weights normalised to mean 1 in the overlap sums",
-    "check_sample_weight_equivalence_on_sparse_data": "set-level loss: weights normalised to mean 1 in the overlap sums",
+
+# a non-convex smooth loss with more features than samples (the checks' data): L-BFGS stops
+# where float64 can no longer lower the objective, with flat directions left, so the fits from
+# shuffled weighted rows and from repeated rows agree to ~1e-6, not to the checks' 1e-7
+_NONCONVEX = {
+    "check_sample_weight_equivalence_on_dense_data": "non-convex (Tversky), d > n: equal to ~1e-6 only",
+    "check_sample_weight_equivalence_on_sparse_data": "non-convex (Tversky), d > n: equal to ~1e-6 only",
 }
 
 ESTIMATORS = [
@@ -26,7 +27,9 @@ ESTIMATORS = [
     LossClassifier("energy_hinge", max_iter=30),  # native multiclass, linear energies
     LossClassifier("energy_nll"),  # Gibbs probabilities
     LossClassifier("focal", n_restarts=1, max_iter=50),  # non-convex: one start keeps the checks fast
-    LossClassifier("tversky", n_restarts=1, max_iter=50),  # set-level
+    LossClassifier("tversky", n_restarts=1, max_iter=50),  # per-sample form
+    # set-level, solved tightly: a weight of 2 is exactly a repeated row in the overlap sums
+    LossClassifier(get_loss("tversky", level="batch"), n_restarts=1, max_iter=5000, tol=1e-12),
     LossClassifier("ramp", max_iter=10, n_restarts=1, random_state=0),  # cccp
     LossClassifier(model="kernel", kernel_approximation="nystroem", n_components=30, max_iter=50,
                    random_state=0),
@@ -37,8 +40,8 @@ ESTIMATORS = [
 def _expected_failures(est):
     if est.solver == "sgd" or est.model == "kernel" or est.loss in ("hinge", "energy_hinge", "ramp"):
         return _APPROX
-    if est.loss == "tversky":
-        return _SET_LEVEL
+    if "tversky" in str(est.loss).lower():
+        return _NONCONVEX
     return {}
 
 

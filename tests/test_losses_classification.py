@@ -281,8 +281,8 @@ def test_dice_tversky_batch_level():
     s = RNG.normal(scale=2, size=40)
     g = (RNG.random(40) > 0.6).astype(float)
     p = expit(s)
-    dice = skl.get_loss("dice", smooth=1.0)
-    tv = skl.get_loss("tversky", alpha=0.3, beta=0.7, smooth=1.0)
+    dice = skl.get_loss("dice", smooth=1.0, level="batch")
+    tv = skl.get_loss("tversky", alpha=0.3, beta=0.7, smooth=1.0, level="batch")
     assert dice(g, s) == pytest.approx(dice_oracle(p, g, 1.0))
     assert tv(g, s) == pytest.approx(tversky_oracle(p, g, 0.3, 0.7, 1.0))
     # coupled semantics: equal shares, gradient of the sum of the shares
@@ -290,21 +290,28 @@ def test_dice_tversky_batch_level():
     v, grad = dice.value_and_gradient(g, s, np.ones(40))
     assert v == pytest.approx(dice(g, s))
     np.testing.assert_allclose(dice.gradient(g, s), 40 * grad)
-    # weights enter the sums (normalised to mean 1)
+    # weights enter the sums as repetitions: a weight of 2 is the sample given twice
     w = RNG.integers(1, 3, 40).astype(float)
-    wn = w * 40 / w.sum()
-    expected = 1 - (2 * np.sum(wn * p * g) + 1) / (np.sum(wn * (p ** 2 + g ** 2)) + 1)
+    expected = 1 - (2 * np.sum(w * p * g) + 1) / (np.sum(w * (p ** 2 + g ** 2)) + 1)
     assert dice(g, s, sample_weight=w) == pytest.approx(expected)
+    rep = np.repeat(np.arange(40), w.astype(int))
+    assert dice(g[rep], s[rep]) == pytest.approx(expected)
+    assert tv(g, s, sample_weight=w) == pytest.approx(tv(g[rep], s[rep]))
     # linear Dice (smoothing 2 eps) is tversky(1/2, 1/2)
     lin = 1 - (2 * np.sum(p * g) + 2) / (np.sum(p) + np.sum(g) + 2)
-    assert skl.get_loss("tversky")(g, s) == pytest.approx(lin)
+    assert skl.get_loss("tversky", level="batch")(g, s) == pytest.approx(lin)
+    # the default is LOSSES.md's per-sample form for (n,) input: one-pixel sets
+    np.testing.assert_allclose(skl.get_loss("dice").loss(g, s),
+                               [dice_oracle(p[i:i + 1], g[i:i + 1], 1.0) for i in range(40)])
+    assert skl.get_loss("dice").capabilities.structure == "per_sample"
+    assert dice.capabilities.structure == "set"
 
 
 def test_dice_tversky_multiclass_and_masks():
     S = RNG.normal(size=(30, 3))
     y = RNG.integers(0, 3, 30)
     P, G = softmax(S, axis=1), np.eye(3)[y]
-    dice = skl.get_loss("dice")
+    dice = skl.get_loss("dice", level="batch")
     assert dice(y, S) == pytest.approx(np.mean([dice_oracle(P[:, k], G[:, k], 1.0) for k in range(3)]))
     per = skl.get_loss("dice", level="sample").loss(y, S)
     np.testing.assert_allclose(per, [dice_oracle(P[i], G[i], 1.0) for i in range(30)])

@@ -30,6 +30,7 @@ from sklearn.base import clone
 
 from .._numba import loss_kernel
 from ._base import Loss, ScalarLoss, _as_float_array, register_loss
+from ._piecewise import PiecewiseLinear
 from ._math import sigmoid as _nb_sigmoid, softplus as _nb_softplus
 from ._prob import (
     binary_labels, class_index, log_softmax, logsumexp_rows, one_hot, sigmoid, soft_targets,
@@ -263,11 +264,15 @@ class HingeLoss(_MarginLoss):
     def _kinks(self):
         return (1.0,)
 
-    declare = {"smoothed": True}
+    declare = {"smoothed": True, "linear_program": True}
 
     def smoothed(self, mu):
         """A smooth convex upper bound within ``mu · log 2`` (for continuation solvers)."""
         return SmoothedHingeSurrogate(base=self, mu=mu)
+
+    def linear_program(self):
+        """``max(0, 1 − z)`` of the margin ``z = y f`` as a piecewise-linear loss (exact LP solvers)."""
+        return PiecewiseLinear(slopes=(-1.0, 0.0), kinks=(1.0,), on="margin")
 
 
 class SmoothedHingeSurrogate(_ValidatedVG, Loss):
@@ -1298,19 +1303,26 @@ class _OverlapLoss(Loss):
       one binary overlap per row (a row is an image), ``p = σ(s)``. Rows are
       independent, so this mode is an ordinary per-sample loss.
 
-    With ``level="batch"`` (default) the first two modes compute the true
-    set-level loss ``L`` (a Dice over the whole set is not a mean of
-    per-sample terms). Following LOSSES.md §0.2 for coupled losses,
-    :meth:`loss` then returns each sample's equal share scaled so that the
-    mean is ``L`` (every entry equals ``L``), :meth:`gradient` returns
+    ``level="sample"`` (default, as LOSSES.md defines the loss for these
+    inputs) is the per-sample form: the same formula per sample (binary: a
+    one-pixel set; multiclass: sums over the K channels of one sample), an
+    ordinary per-sample loss.
+
+    With ``level="batch"`` the first two modes compute the true set-level
+    loss ``L`` of the whole input (a Dice over the whole set is not a mean of
+    per-sample terms): use it when the quantity you care about is the
+    overlap of the whole set (segmentation of one image given as pixels,
+    recall of a rare class across a data set), as Milletari et al. and
+    Salehi et al. do; use the default per-sample form for independent
+    samples. Following LOSSES.md §0.2 for coupled losses, :meth:`loss` then
+    returns each sample's equal share scaled so that the mean is ``L``
+    (every entry equals ``L``), :meth:`gradient` returns
     ``∂(Σ_k ℓ_k)/∂ŷ_i = n ∂L/∂ŷ_i``, ``loss(y, ŷ, sample_weight)`` returns
-    the set loss with the sums weighted by the normalised sample weights,
-    and :meth:`value_and_gradient` returns that weighted set loss and its
-    exact gradient, so full-batch solvers minimise the true objective.
-    Stochastic solvers cannot (a mini-batch Dice is a different function).
-    ``level="sample"`` gives the pointwise surrogate of LOSSES.md: the same
-    formula per sample (binary: a one-pixel set; multiclass: sums over the
-    K channels of one sample).
+    the set loss with each sample's terms multiplied by its weight in the
+    sums (a weight of 2 counts the sample twice, as a repeated row), and
+    :meth:`value_and_gradient` returns that weighted set loss and its exact
+    gradient, so full-batch solvers minimise the true objective. Stochastic
+    solvers cannot (a mini-batch Dice is a different function).
     """
 
     task = "classification"
@@ -1378,7 +1390,7 @@ class _OverlapLoss(Loss):
     def _set_value_grad(self, mode, y, S, w):
         """Weighted set-level loss L and dL/dS (modes binary / multiclass)."""
         P, G = self._probs(mode, y, S)
-        W = (w * (w.shape[0] / w.sum()))[:, None]
+        W = np.asarray(w, dtype=np.float64)[:, None]  # a weight of 2 = the sample twice in the sums
         vals, dP = self._groups(P, G, W, axis=0)
         C = vals.shape[0]
         return float(vals.mean()), self._chain(mode, P, dP / C, S)
@@ -1455,9 +1467,10 @@ class DiceLoss(_OverlapLoss):
     smooth : float, default=1.0
         ``ε`` (> 0): keeps the loss defined for an empty mask and an all-zero
         prediction.
-    level : {"batch", "sample"}, default="batch"
-        ``"batch"``: the true set-level Dice of the whole input; ``"sample"``:
-        the pointwise surrogate (one Dice per sample).
+    level : {"sample", "batch"}, default="sample"
+        ``"sample"``: one Dice per sample (LOSSES.md's form for ``(n,)`` and
+        ``(n, K)`` input); ``"batch"``: the true set-level Dice of the whole
+        input (see :class:`_OverlapLoss` for when to use which).
 
     Notes
     -----
@@ -1478,7 +1491,7 @@ class DiceLoss(_OverlapLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF"})
 
-    def __init__(self, smooth=1.0, level="batch"):
+    def __init__(self, smooth=1.0, level="sample"):
         self.smooth = smooth
         self.level = level
 
@@ -1518,7 +1531,8 @@ class TverskyLoss(_OverlapLoss):
         Weight of false negatives (≥ 0). Salehi's best pair: 0.3 / 0.7.
     smooth : float, default=1.0
         ``ε`` (> 0).
-    level : {"batch", "sample"}, default="batch"
+    level : {"sample", "batch"}, default="sample"
+        As :class:`DiceLoss`: per-sample (default) or set-level.
 
     Notes
     -----
@@ -1535,7 +1549,7 @@ class TverskyLoss(_OverlapLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF"})
 
-    def __init__(self, alpha=0.5, beta=0.5, smooth=1.0, level="batch"):
+    def __init__(self, alpha=0.5, beta=0.5, smooth=1.0, level="sample"):
         self.alpha = alpha
         self.beta = beta
         self.smooth = smooth
