@@ -25,11 +25,13 @@ __all__ = [
     "SquareSquareLoss", "SquareExponentialLoss",
 ]
 
-_EXP_CAP = 700.0
+#: below E = -600, exp(-E) is continued by its tangent: e^600 ≈ 3.8e260, so the value stays
+#: finite for every energy above -1e47 (and the gradient, e^600, everywhere)
+_EXP_CAP = 600.0
 
 
 def _exp_neg(E):
-    """``exp(-E)`` continued linearly (tangent) below ``E = -700``: finite, convex, no overflow."""
+    """``exp(-E)`` continued linearly (tangent) below ``E = -600``: finite and convex (finite for E > -1e47)."""
     u = -E
     capped = np.minimum(u, _EXP_CAP)
     e = np.exp(capped)
@@ -277,8 +279,8 @@ class _QLoss(_EnergyLoss):
 
     def _validate_margin(self):
         m = self.margin
-        if not (isinstance(m, (numbers.Real, np.number)) and np.isfinite(m)):
-            raise ValueError(f"{self.name}: margin must be a finite number, got {m!r}")
+        if isinstance(m, bool) or not (isinstance(m, (numbers.Real, np.number)) and np.isfinite(m) and m >= 0):
+            raise ValueError(f"{self.name}: margin must be a finite number >= 0, got {m!r}")
 
     def _qfunc(self):
         return _Q[self._q][0]
@@ -336,6 +338,9 @@ class GeneralizedMarginLoss(_QLoss):
         self._validate_margin()
         if not callable(self.q) and self.q not in _Q:
             raise ValueError(f"generalized_margin: q must be a callable or one of {sorted(_Q)}, got {self.q!r}")
+        g = self.gamma
+        if isinstance(g, bool) or not (isinstance(g, (numbers.Real, np.number)) and np.isfinite(g) and g > 0):
+            raise ValueError(f"generalized_margin: gamma must be a positive finite number, got {g!r}")
 
     def _qfunc(self):
         if callable(self.q):
@@ -518,8 +523,8 @@ class SquareExponentialLoss(_QLoss):
 
     Like ``square_square`` with an exponential push on the most offending
     incorrect energy that never switches off. ``exp(-E)`` is continued by
-    its tangent below ``E = -700`` so it never overflows (the function stays
-    convex and continuous).
+    its tangent below ``E = -600``, so the loss and its gradient stay finite
+    for every energy above −1e47 (the function stays convex and continuous).
 
     Parameters
     ----------
