@@ -5,7 +5,8 @@ Build with::
     python -m sphinx -b html docs docs/_build/html
 
 ``catalogue.rst`` is generated from the loss registry at every build by
-``gen_catalogue.py`` (it is git-ignored).
+``gen_catalogue.py``, and ``contract_tables.inc`` (the tables of ``contract.rst``)
+from the losses' and solvers' declarations by ``gen_contract.py`` (both are git-ignored).
 """
 import os
 import sys
@@ -16,6 +17,7 @@ sys.path.insert(0, HERE)
 
 import sklearn_losses  # noqa: E402
 from gen_catalogue import write_catalogue  # noqa: E402
+from gen_contract import write_contract  # noqa: E402
 
 project = "sklearn_losses"
 author = "sklearn_losses developers"
@@ -66,3 +68,5 @@ def setup(app):
 
 # generate catalogue.rst from the registry
 write_catalogue(os.path.join(HERE, "catalogue.rst"))
+# generate the tables of contract.rst from the declarations (included, not a page of its own)
+write_contract(os.path.join(HERE, "contract_tables.inc"))

@@ -39,7 +39,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-__all__ = ["Capabilities", "capabilities", "PROTOCOL_MEMBERS", "PROVIDERS", "FIELD_DOCS",
+__all__ = ["Capabilities", "capabilities", "PROTOCOL_MEMBERS", "PROVIDERS",
            "check_loss_protocol", "STRUCTURES", "OUTPUTS", "LABEL_ENCODINGS"]
 
 #: members every loss object has (``API.md`` §1)
@@ -108,7 +108,12 @@ class Capabilities:
     quadratic : bool
         The loss is ``(y - p)²`` (closed-form solvers).
 
-    **What it provides** (callables, None when not provided)
+    curvature_bound : float or None
+        ``sup |ℓ''|``, the Lipschitz constant of the derivative in the raw
+        output (coordinate descent step sizes); None if unbounded or unknown.
+
+    **What it provides** (None when not provided; callables, except ``dual`` and
+    ``linear_program``, which are descriptions a solver reads)
 
     value_and_gradient : callable ``(y, raw, sample_weight, **kw) -> (value, grad)``
         The weighted-mean data term and its gradient w.r.t. the raw outputs.
@@ -140,9 +145,6 @@ class Capabilities:
         The Hessian of the data term in the raw output (second-order solvers).
     hessian_product : callable ``(y, raw, V) -> (n, K)`` (K outputs)
         Per-sample Hessian–vector products ``H_i V_i`` (second-order solvers, multinomial).
-    curvature_bound : float or None
-        ``sup |ℓ''|``, the Lipschitz constant of the derivative in the raw
-        output (coordinate descent step sizes); None if unbounded or unknown.
     dual : object or None
         What dual coordinate ascent needs (the convex conjugate's coordinate
         step); see :mod:`sklearn_losses.solvers.dual_cd`.
@@ -225,10 +227,6 @@ PROVIDERS = ("value_and_gradient", "kernel", "kernel_params", "dc_decomposition"
              "fit_intercept_only", "predict_proba", "predict_log_proba", "pack_target",
              "reweighting_start", "reweighting", "check_target", "second_derivative", "hessian_product",
              "dual", "linear_program")
-
-#: one line per field, for the docs page
-FIELD_DOCS = {f.name: f.type for f in dataclasses.fields(Capabilities)}
-
 
 def check_loss_protocol(loss):
     """Raise ``TypeError`` naming the missing members if ``loss`` is not a loss object."""

@@ -51,3 +51,62 @@ def test_readme_python_blocks_run():
             pytest.fail(f"README python block {i} fails: {type(exc).__name__}: {exc}\n{block}")
     assert namespace["huber"]([0.0, 1.0], [0.5, 4.0]) == pytest.approx(1.3125)
     assert namespace["reg"].solver_ in {"closed_form", "lbfgs", "sgd", "subgradient", "derivative_free"}
+
+
+# ---------------------------------------------------------------- "How a loss talks to a solver"
+def _load_docs_module(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_contract_page_lists_every_key_and_solver(tmp_path):
+    """The generated tables name every catalogue key and every registered solver, and hold
+    every part that contract.rst includes."""
+    from sklearn_losses.solvers import SOLVERS
+
+    gen = _load_docs_module("gen_contract")
+    path = gen.write_contract(str(tmp_path / "contract_tables.inc"))
+    text = Path(path).read_text(encoding="utf-8")
+    for key in skl.list_losses():
+        assert f"``{key}``" in text, key
+    for name, cls in SOLVERS.items():
+        assert f"``{name}``" in text, name
+        assert f"{cls.__module__}.{cls.__qualname__}" in text, name
+    page = (ROOT / "docs" / "contract.rst").read_text(encoding="utf-8")
+    for part in gen.PARTS:
+        assert text.count(f".. <{part}>") == 1 and text.count(f".. </{part}>") == 1, part
+        assert f":start-after: .. <{part}>" in page and f":end-before: .. </{part}>" in page, part
+    assert "\n     - -\n" not in text and "\n   * - -\n" not in text  # a lone "-" renders as a bullet
+
+
+def test_contract_matrix_auto_is_a_solver_that_can_minimise_the_loss():
+    """Each matrix row: solver="auto" picks one of the solvers whose requirements the loss meets."""
+    gen = _load_docs_module("gen_contract")
+    rows = gen.matrix_rows()
+    keys = {r["key"] for r in rows}
+    for task in gen.MATRIX_TASKS:
+        assert set(skl.list_losses(task=task)) <= keys, task
+    for r in rows:
+        assert r["auto"] in r["solvers"], (r["key"], r["mode"], r["auto"], r["solvers"])
+
+
+def test_contract_worked_example_runs(capsys):
+    """docs/examples_contract.py, which contract.rst includes, runs without a warning and its
+    solver choices hold."""
+    import runpy
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    page = (ROOT / "docs" / "contract.rst").read_text(encoding="utf-8")
+    assert ".. literalinclude:: examples_contract.py" in page
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ns = runpy.run_path(str(ROOT / "docs" / "examples_contract.py"), run_name="examples_contract")
+    assert (ns["auto"].solver_, ns["sgd"].solver_) == ("lbfgs", "sgd")
+    assert (ns["plain"].solver_, ns["declared"].solver_) == ("lbfgs", "closed_form")
+    assert "kernel" in ns["caps"].provides and "quadratic" not in ns["caps"].provides
+    printed = capsys.readouterr().out.splitlines()
+    assert "lbfgs sgd" in printed and "lbfgs closed_form" in printed

@@ -37,8 +37,8 @@ from numba.extending import intrinsic
 
 from ..exceptions import DivergenceError
 from .._numba import SCALAR_FUNCTION, njit_cached
-from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, penalty_value, provides, raw_output,
-                    structure_in)
+from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, has_property, penalty_value, provides,
+                    raw_output, structure_in)
 
 __all__ = ["SGDSolver", "SGDState", "LEARNING_RATES"]
 
@@ -463,7 +463,9 @@ class SGDSolver(Solver):
     name = "sgd"
     stochastic = True
     restartable = False
-    requires = Solver.requires + (provides("kernel"), structure_in("per_sample"), ONE_OUTPUT)
+    # a discontinuous loss (zero-one) has a zero derivative almost everywhere: nothing to follow
+    requires = Solver.requires + (has_property("CONT"), provides("kernel"), structure_in("per_sample"),
+                                  ONE_OUTPUT)
 
     def __init__(self, max_iter=1000, tol=1e-3, verbose=0, learning_rate="invscaling", eta0=0.01,
                  power_t=0.25, average=False, shuffle=True, early_stopping=False, validation_fraction=0.1,

@@ -1,9 +1,10 @@
 """Solvers that wrap a solver: random restarts, and re-weighting rounds.
 
 Both keep the wrapped solver's parameters and requirements, and are chosen
-by the estimators from declarations alone: ``MultiStart`` for a loss that is
-not convex where the solvers work (``"CONVEX"`` not in ``solver_properties``),
-``Reweighting`` for a loss that provides ``reweighting``.
+from declarations alone: ``Reweighting`` (every estimator) for a loss that
+provides ``reweighting``; ``MultiStart`` by ``LossClassifier`` (its
+``n_restarts``) for a loss that is not convex where the solvers work
+(``"CONVEX"`` not in ``solver_properties``) with a restartable solver.
 """
 from dataclasses import replace
 
