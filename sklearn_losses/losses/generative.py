@@ -107,9 +107,9 @@ def _per_sample_scale(value, n, name, positive=True):
     """A scalar or ``(n,)`` call argument as an ``(n,)`` float array."""
     if value is None:
         return None
+    if np.ndim(value) == 0:  # a scalar: the same value for every sample
+        value = np.full(n, value)
     a = _as_float_array(value, name)
-    if a.ndim == 0:
-        a = np.full(n, float(a))
     if a.shape != (n,):
         raise ValueError(f"{name} must be a scalar or have shape ({n},), got {a.shape}")
     if positive and np.any(a <= 0):
@@ -1051,7 +1051,14 @@ class AutoregressiveLMLoss(_GenerativeLoss):
     def __init__(self, ignore_index=-100):
         self.ignore_index = ignore_index
 
+    def _validate_params(self):
+        ig = self.ignore_index
+        if isinstance(ig, bool) or not isinstance(ig, (numbers.Integral, np.integer)):
+            raise ValueError(f"{self.name}: ignore_index must be an integer (a token id never predicted, "
+                             f"-100 by default), got {ig!r}")
+
     def _check_y(self, y_true, y_pred):
+        self._validate_params()
         S = _as_float_array(y_pred, "y_pred")
         if S.ndim != 3:
             raise ValueError(f"{self.name}: y_pred must be logits of shape (n_samples, T, V), got {S.shape}")

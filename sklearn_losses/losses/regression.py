@@ -5,11 +5,13 @@ residual is ``r = y_pred - y_true`` (the survey writes ``y - ŷ``, which only
 flips the sign of derivatives).
 """
 import math
+import numbers
 
 import numpy as np
 
 from .._numba import loss_kernel
 from ._base import ScalarLoss, register_loss
+from ._piecewise import PiecewiseLinear
 from ._math import log_cosh, sign
 
 __all__ = [
@@ -184,6 +186,11 @@ class MeanAbsoluteError(_RegressionLoss):
     properties = frozenset({"CONT", "L-CONT", "CONVEX"})
     survey_section = "4.2.2"
     kernel = _mae_kernel
+    declare = {"linear_program": True}
+
+    def linear_program(self):
+        """``|t|`` of the residual ``t = ŷ − y`` as a piecewise-linear loss (exact LP solvers)."""
+        return PiecewiseLinear(slopes=(-1.0, 1.0), kinks=(0.0,), on="residual")
 
 
 @register_loss
@@ -205,7 +212,8 @@ class MeanSquaredError(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.3"
     kernel = _mse_kernel
-    declare = {"quadratic": True}
+    #: ℓ'' = 2: the Lipschitz constant of the derivative (coordinate descent steps)
+    declare = {"quadratic": True, "curvature_bound": 2.0}
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -276,6 +284,8 @@ class HuberLoss(_RegressionLoss):
     survey_section = "4.2.7"
     kernel = _huber_kernel
     _param_names = ("delta",)
+    #: ℓ'' = 1 on the quadratic part, 0 on the tails (whatever delta)
+    declare = {"curvature_bound": 1.0}
 
     def __init__(self, delta=1.0):
         self.delta = delta
@@ -314,6 +324,9 @@ class SmoothL1Loss(_RegressionLoss):
     survey_section = "4.2.7"
     kernel = _smooth_l1_kernel
     _param_names = ("beta",)
+    #: ℓ'' = 1/beta on the quadratic part, 0 outside
+    declare = {"curvature_bound": lambda loss: (1.0 / loss.beta if isinstance(loss.beta, (int, float, np.number))
+                                                and loss.beta > 0 else None)}
 
     def __init__(self, beta=1.0):
         self.beta = beta
@@ -343,6 +356,8 @@ class LogCoshLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "L-CONT", "CONVEX", "S-CONV"})
     survey_section = "4.2.8"
     kernel = _log_cosh_kernel
+    #: ℓ'' = sech²(r) ≤ 1
+    declare = {"curvature_bound": 1.0}
 
     def _kinks(self):
         return ()
@@ -442,7 +457,7 @@ class LassoLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.4"
     kernel = _mse_kernel
-    declare = {"quadratic": True}
+    declare = {"quadratic": True, "curvature_bound": 2.0}
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -456,8 +471,9 @@ class LassoLoss(_RegressionLoss):
         return ("l1", float(self.alpha))
 
     def _validate_params(self):
-        if not self.alpha >= 0:
-            raise ValueError(f"lasso: alpha must be >= 0, got {self.alpha!r}")
+        a = self.alpha
+        if isinstance(a, bool) or not (isinstance(a, (numbers.Real, np.number)) and np.isfinite(a) and a >= 0):
+            raise ValueError(f"lasso: alpha must be a finite number >= 0, got {a!r}")
 
     def _kinks(self):
         return ()
@@ -491,7 +507,7 @@ class RidgeLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.5"
     kernel = _mse_kernel
-    declare = {"quadratic": True}
+    declare = {"quadratic": True, "curvature_bound": 2.0}
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -505,8 +521,9 @@ class RidgeLoss(_RegressionLoss):
         return ("l2", 2.0 * float(self.alpha))
 
     def _validate_params(self):
-        if not self.alpha >= 0:
-            raise ValueError(f"ridge: alpha must be >= 0, got {self.alpha!r}")
+        a = self.alpha
+        if isinstance(a, bool) or not (isinstance(a, (numbers.Real, np.number)) and np.isfinite(a) and a >= 0):
+            raise ValueError(f"ridge: alpha must be a finite number >= 0, got {a!r}")
 
     def _kinks(self):
         return ()
@@ -540,9 +557,16 @@ class QuantileLoss(_RegressionLoss):
     survey_section = "(not in the survey)"
     kernel = _quantile_kernel
     _param_names = ("quantile",)
+    declare = {"linear_program": True}
 
     def __init__(self, quantile=0.5):
         self.quantile = quantile
+
+    def linear_program(self):
+        """Slopes ``(−τ, 1 − τ)`` of the residual ``t = ŷ − y``, kink 0 (exact LP solvers)."""
+        self._validate_params()
+        tau = float(self.quantile)
+        return PiecewiseLinear(slopes=(-tau, 1.0 - tau), kinks=(0.0,), on="residual")
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted ``quantile``-quantile of ``y``: the optimal constant."""
@@ -579,9 +603,16 @@ class EpsilonInsensitiveLoss(_RegressionLoss):
     survey_section = "(not in the survey)"
     kernel = _eps_kernel
     _param_names = ("epsilon",)
+    declare = {"linear_program": True}
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
+
+    def linear_program(self):
+        """Slopes ``(−1, 0, 1)``, kinks ``±ε`` of the residual (exact LP solvers)."""
+        self._validate_params()
+        eps = float(self.epsilon)
+        return PiecewiseLinear(slopes=(-1.0, 0.0, 1.0), kinks=(-eps, eps), on="residual")
 
     def _validate_params(self):
         if not (isinstance(self.epsilon, (int, float, np.number)) and self.epsilon >= 0):
