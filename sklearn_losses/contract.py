@@ -107,6 +107,12 @@ class Capabilities:
         ``(penalty, alpha)`` of a loss key that includes its regulariser (lasso, ridge).
     quadratic : bool
         The loss is ``(y - p)²`` (closed-form solvers).
+    generative_model : str or None
+        Generative losses: the model family the loss trains in ``LossGenerator``
+        (``"latent_gaussian"``, ``"codebook"``, ``"adversarial"``, ``"denoiser"``,
+        ``"score"``, ``"token"``), one module of :mod:`sklearn_losses.models.generative`;
+        None for a loss on the outputs of a fixed feature space (``perceptual``), which
+        ``LossRegressor`` fits.
 
     curvature_bound : float or None
         ``sup |ℓ''|``, the Lipschitz constant of the derivative in the raw
@@ -172,6 +178,7 @@ class Capabilities:
     regularizer: bool = False
     carried_penalty: Optional[tuple] = None
     quadratic: bool = False
+    generative_model: Optional[str] = None
     # providers
     value_and_gradient: Optional[Callable] = None
     kernel: Any = None
