@@ -60,6 +60,11 @@ class Plan:
     mode : str or None
     dense : bool
         The problem needs dense features.
+    split_outputs : int
+        k > 1 when the targets are the k columns of one objective that is the
+        mean over k outputs of a per-sample loss with a separable penalty: it
+        decouples into k single-output problems with ``alpha * k`` (every solver
+        applies), whose objectives average to the objective.
     info : dict
         Whatever the subclass needs again in ``_fitted_attributes`` / ``_start``.
     """
@@ -72,6 +77,7 @@ class Plan:
     fit_intercept: bool = True
     mode: Optional[str] = None
     dense: bool = False
+    split_outputs: int = 1
     info: dict = field(default_factory=dict)
 
 
@@ -137,7 +143,7 @@ class BaseLossEstimator(BaseEstimator):
                 f"{name!r} is a regulariser, not a loss: pass it as penalty= "
                 f"(e.g. penalty={name!r}) and choose a loss."
             )
-        if caps.task not in self._accepted_tasks:
+        if not self._accepts(caps):
             est = _ESTIMATOR_FOR_TASK.get(caps.task, "another estimator")
             raise ValueError(
                 f"loss {name!r} is a {caps.task} loss; {type(self).__name__} needs a "
@@ -153,6 +159,10 @@ class BaseLossEstimator(BaseEstimator):
         if caps.kernel_params is not None:
             caps.kernel_params()  # validates the hyper-parameters
         return loss, caps
+
+    def _accepts(self, caps):
+        """Whether this estimator fits a loss with these capabilities (its task, by default)."""
+        return caps.task in self._accepted_tasks
 
     def _resolve_penalty(self, caps):
         penalty, alpha, l1_ratio = self.penalty, float(self.alpha), float(self.l1_ratio)
@@ -271,6 +281,7 @@ class BaseLossEstimator(BaseEstimator):
         sw = self._sample_weight(sample_weight, X)
         plan = self._plan(X_in, X, y, sw, loss, caps, partial=partial, continuing=continuing, **fit_kwargs)
         penalty, alpha, l1_ratio = self._resolve_penalty(caps)
+        alpha *= plan.split_outputs
         model = self.model_ if continuing else self._make_model(plan).fit(X)
         F = model.transform(X)
         if plan.dense and sp.issparse(F):
@@ -308,7 +319,7 @@ class BaseLossEstimator(BaseEstimator):
         fitted.update(optimality_=max(certs) if certs else np.nan,
                       optimality_kind_=kinds.pop() if len(kinds) == 1 else "mixed")
         fitted.update(loss_=loss, model_=model, solver_=name,
-                      objective_=float(sum(r.objective for r in results)),
+                      objective_=float(sum(r.objective for r in results)) / plan.split_outputs,
                       n_iter_=self.n_iter_ + n_iter if continuing else n_iter,
                       _solver_states=[r.state for r in results])
         if isinstance(solver, Reweighting):

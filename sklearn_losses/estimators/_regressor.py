@@ -98,23 +98,63 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
     """
 
     _accepted_tasks = ("regression",)
-    _y_validation_kwargs = {"y_numeric": True, "multi_output": False}
+    _y_validation_kwargs = {"y_numeric": True, "multi_output": True}
+
+    def _accepts(self, caps):
+        # regression losses, and the generative losses on outputs in a fixed space (perceptual,
+        # latent_regularization, clip_guidance), which are multi-output regression problems
+        return caps.task == "regression" or (
+            caps.task == "generative" and caps.generative_model is None and caps.output == "vectors")
 
     def _plan(self, X_in, X, y, sample_weight, loss, caps, partial=False, continuing=False):
         y = np.array(y, dtype=np.float64, order="C")  # a writable copy
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity.")
+        if caps.output == "vectors" and (y.ndim != 2 or y.shape[1] < 2):
+            raise ValueError(f"loss {caps.name!r} compares output vectors: y must have shape "
+                             f"(n_samples, k) with k >= 2, got {y.shape}")
+        multi = y.ndim == 2  # 2-D y, even (n, 1), gives 2-D predictions, as scikit-learn's regressors
+        if multi and y.shape[1] == 1:
+            y = y[:, 0].copy()  # one output: the single-output problem, shaped back in the attributes
         if caps.check_target is not None:
             caps.check_target(y)
-        return Plan(targets=[(y, 1)], sample_weight=sample_weight, caps=caps,
-                    fit_intercept=bool(self.fit_intercept))
+        if multi and partial:
+            raise ValueError("partial_fit takes one target column (y of shape (n_samples,)); fit "
+                             "fits k outputs with a full-batch solver")
+        if y.ndim == 2 and caps.structure == "per_sample" and caps.output == "score":
+            # the mean over k outputs of a per-sample loss: k independent single-output problems
+            return Plan(targets=[(np.ascontiguousarray(y[:, j]), 1) for j in range(y.shape[1])],
+                        sample_weight=sample_weight, caps=caps, fit_intercept=bool(self.fit_intercept),
+                        split_outputs=y.shape[1], info={"multi": True})
+        return Plan(targets=[(y, y.shape[1] if y.ndim == 2 else 1)], sample_weight=sample_weight, caps=caps,
+                    fit_intercept=bool(self.fit_intercept), info={"multi": multi})
 
     def _previous(self, j, plan):
+        if getattr(self, "_multi_output", False) != plan.info["multi"]:
+            return None
+        if plan.split_outputs > 1:
+            return (self.coef_[j], float(self.intercept_[j])) if self.coef_.shape[0] == len(plan.targets) \
+                else None
+        if plan.info["multi"] and plan.targets[0][1] > 1:
+            return self.coef_.T, np.array(self.intercept_, dtype=np.float64)
+        if plan.info["multi"]:
+            return self.coef_[0], float(self.intercept_[0])
         return self.coef_, float(self.intercept_)
 
     def _fitted_attributes(self, results, plan, F, caps):
         res = results[0]
-        return {"coef_": res.coef, "intercept_": float(res.intercept) if self.fit_intercept else 0.0}
+        if plan.split_outputs > 1:
+            coef = np.vstack([np.asarray(r.coef, dtype=np.float64) for r in results])
+            intercept = np.array([float(r.intercept) for r in results]) if self.fit_intercept else \
+                np.zeros(len(results))
+            return {"coef_": coef, "intercept_": intercept, "_multi_output": True}
+        if plan.info["multi"]:  # scikit-learn's multi-output layout: coef_ (n_targets, n_features)
+            coef = np.asarray(res.coef, dtype=np.float64).reshape(res.coef.shape[0], -1)
+            intercept = np.atleast_1d(np.asarray(res.intercept, dtype=np.float64)) if self.fit_intercept \
+                else np.zeros(coef.shape[1])
+            return {"coef_": coef.T.copy(), "intercept_": intercept, "_multi_output": True}
+        return {"coef_": res.coef, "intercept_": float(res.intercept) if self.fit_intercept else 0.0,
+                "_multi_output": False}
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -122,7 +162,14 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, k)
+            Targets. With k columns the model has k outputs (``coef_`` of shape
+            ``(k, n_features)``) and the per-sample loss is the loss's own
+            value on the k-vector: the mean over the outputs for per-sample
+            losses (as ``mean_squared_error(multioutput="uniform_average")``,
+            so each output's fit is a single-output fit with ``alpha * k``),
+            or a vector loss (``perceptual``, ``latent_regularization``,
+            ``clip_guidance``: API.md §4).
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -145,8 +192,16 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight, partial=True)
 
     def predict(self, X):
-        """Predicted targets ``f(x)``, shape ``(n_samples,)``."""
+        """Predicted targets ``f(x)``: shape ``(n_samples,)``, or ``(n_samples, k)`` after a fit on k targets."""
+        if getattr(self, "_multi_output", False):
+            F = self._predict_features(X)
+            return np.asarray(F @ self.coef_.T, dtype=np.float64) + self.intercept_
         return self._raw(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 declare_params(LossRegressor, ("loss", "mean_squared_error", LOSS_CONSTRAINT), OBJECTIVE, MODEL, SOLVER, SGD)

@@ -424,9 +424,12 @@ class ScalarLoss(Loss):
         # compiled kernels take writable C-contiguous float64 arrays
         y_true = np.require(y_true, np.float64, ("C", "W"))
         y_pred = np.require(y_pred, np.float64, ("C", "W"))
-        n = y_true.shape[0]
-        lo = np.empty(n)
-        go = np.empty(n)
-        scalar_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel, lo, go)
+        shape = y_pred.shape
+        lo = np.empty(y_pred.size)
+        go = np.empty(y_pred.size)
+        scalar_loss_grad(y_true.ravel(), y_pred.ravel(), self._params_array(), type(self).kernel, lo, go)
+        if len(shape) == 2:  # k outputs per sample: the per-sample loss is the mean over the outputs
+            k = shape[1]
+            return lo.reshape(shape).mean(axis=1), go.reshape(shape) / k
         return lo, go
 

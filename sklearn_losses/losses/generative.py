@@ -264,6 +264,8 @@ class ELBOLoss(_GenerativeLoss):
     """
 
     name = "elbo"
+    #: trained in LossGenerator as a linear VAE (probabilistic PCA / factor analysis)
+    declare = {"generative_model": "latent_gaussian"}
     family = "probabilistic"
     properties = _P_QUAD
     survey_section = "6.1.1"
@@ -324,6 +326,7 @@ class BetaELBOLoss(ELBOLoss):
     """
 
     name = "beta_elbo"
+    declare = {"generative_model": "latent_gaussian"}
     survey_section = "6.1.2"
 
     def __init__(self, beta=4.0, recon="gaussian"):
@@ -381,6 +384,8 @@ class VQVAELoss(_GenerativeLoss):
     """
 
     name = "vq_vae"
+    #: trained in LossGenerator as a linear VQ-VAE (k-means codebook)
+    declare = {"generative_model": "codebook"}
     family = "error"
     properties = frozenset({"CONT", "DIFF", "CONVEX"})
     survey_section = "6.1.2"
@@ -452,6 +457,8 @@ class CVAELoss(_GenerativeLoss):
     """
 
     name = "cvae"
+    #: trained in LossGenerator as a linear conditional VAE (pPCA of class-centred data)
+    declare = {"generative_model": "latent_gaussian"}
     family = "probabilistic"
     properties = _P_QUAD
     survey_section = "6.1.2"
@@ -874,6 +881,8 @@ class PerceptualLoss(_SquaredErrorLoss):
     """
 
     name = "perceptual"
+    #: a loss on outputs in a fixed feature space: LossRegressor fits it with 2-D targets
+    declare = {"output": "vectors", "label_encoding": "real"}
     survey_section = "6.3.2"
     survey_properties = frozenset({"CONT", "DIFF"})
 
@@ -939,6 +948,8 @@ class LatentRegularizationLoss(_SquaredErrorLoss):
     name = "latent_regularization"
     survey_section = "6.3.2"
     survey_properties = frozenset({"CONT", "DIFF"})
+    #: a loss on outputs in a fixed space (latents): LossRegressor fits it with 2-D targets
+    declare = {"output": "vectors", "label_encoding": "real"}
 
     def __init__(self, kl_weight=0.0):
         self.kl_weight = kl_weight
@@ -992,6 +1003,8 @@ class CLIPGuidanceLoss(CosineSimilarityLoss):
     name = "clip_guidance"
     task = "generative"
     family = "margin"
+    #: target embeddings, not classes: LossRegressor fits it with 2-D targets
+    declare = {"label_encoding": "real", "multiclass": "none"}
     survey_section = "6.3.4"
     survey_properties = frozenset({"CONT", "DIFF"})
 
@@ -1043,6 +1056,8 @@ class AutoregressiveLMLoss(_GenerativeLoss):
     """
 
     name = "autoregressive_lm"
+    #: trained in LossGenerator as a linear softmax over context windows
+    declare = {"generative_model": "token"}
     family = "probabilistic"
     properties = _P_SMOOTH_CONVEX_LIP
     survey_section = "6.4.1"
@@ -1126,3 +1141,4 @@ class MaskedLMLoss(AutoregressiveLMLoss):
     """
 
     name = "masked_lm"
+    declare = {"generative_model": "token"}
