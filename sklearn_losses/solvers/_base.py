@@ -159,15 +159,17 @@ def min_norm_subgradient(problem, coef, intercept):
     return value, np.concatenate([np.ravel(gw), gb])
 
 
-def gradient_certificate(problem, coef, intercept):
+def gradient_certificate(problem, coef, intercept, g=None):
     """``‖g(w)‖_∞ / ‖g(0)‖_∞``: the minimum-norm (sub)gradient at the solution relative to the zero model.
 
     A scale-free optimality measure for objectives with a differentiable data
     term (0 exactly at the optimum); the zero model's gradient is the
     reference (the same rule ``lbfgs`` stops on). Returns 0 when the zero
-    model is already optimal.
+    model is already optimal. ``g``: the solution's minimum-norm subgradient
+    if the caller has it (:func:`min_norm_subgradient`), saving a pass.
     """
-    g = min_norm_subgradient(problem, coef, intercept)[1]
+    if g is None:
+        g = min_norm_subgradient(problem, coef, intercept)[1]
     zero_b = np.zeros(np.shape(intercept)) if np.ndim(intercept) else 0.0
     g0 = min_norm_subgradient(problem, np.zeros(np.shape(coef)), zero_b)[1]
     ref = float(np.abs(g0).max()) if g0.size else 0.0
@@ -183,7 +185,10 @@ def penalty_value(problem, coef):
 
 
 def raw_output(X, coef, intercept):
-    """``X @ coef + intercept`` for dense or sparse ``X``."""
+    """``X @ coef + intercept`` for dense or sparse ``X`` (no pass over ``X`` for a zero ``coef``)."""
+    if not np.any(coef):
+        shape = (X.shape[0],) if np.ndim(coef) == 1 else (X.shape[0], np.shape(coef)[1])
+        return np.zeros(shape) + intercept
     out = X @ coef
     if sp.issparse(out):
         out = out.toarray()

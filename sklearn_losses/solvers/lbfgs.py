@@ -101,7 +101,11 @@ class LBFGSSolver(Solver):
         )
         w, b = unpack(res.x)
         smooth = "DIFF" in problem.caps.solver_properties
-        cert = gradient_certificate(problem, w, b) if smooth else np.nan
+        g_end = None
+        if smooth and l1 == 0 and getattr(res, "jac", None) is not None:
+            g_end = np.asarray(res.jac, dtype=np.float64)  # the gradient at res.x: no extra pass
+            g_end = g_end if fit_b else g_end[:p]
+        cert = gradient_certificate(problem, w, b, g_end) if smooth else np.nan
         if self.verbose:
             print(f"[lbfgs] {res.nit} iterations, objective {res.fun:.6g}: {res.message}")
         return SolverResult(

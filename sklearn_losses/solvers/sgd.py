@@ -37,8 +37,8 @@ from numba.extending import intrinsic
 
 from ..exceptions import DivergenceError
 from .._numba import SCALAR_FUNCTION, njit_cached
-from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, has_property, penalty_value, provides,
-                    raw_output, structure_in)
+from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, has_property, min_norm_subgradient,
+                    penalty_value, provides, raw_output, structure_in)
 
 __all__ = ["SGDSolver", "SGDState", "LEARNING_RATES"]
 
@@ -545,20 +545,24 @@ class SGDSolver(Solver):
         history, epoch, converged = run.epochs(st)
         cw, cb = run.finish(st)
         coef_out = np.array(cw, copy=True)
-        raw = raw_output(problem.X, coef_out, cb)
-        value = float(problem.caps.value_and_gradient(run.y, raw, run.sample_weight)[0]) \
-            + penalty_value(problem, coef_out)
-        cert, kind = self._certificate(problem, coef_out, cb, history, partial)
+        if partial or "DIFF" not in problem.caps.solver_properties:
+            raw = raw_output(problem.X, coef_out, cb)
+            value = float(problem.caps.value_and_gradient(run.y, raw, run.sample_weight)[0]) \
+                + penalty_value(problem, coef_out)
+            g = None
+        else:  # the value and the gradient of the certificate in one evaluation
+            value, g = min_norm_subgradient(problem, coef_out, cb)
+        cert, kind = self._certificate(problem, coef_out, cb, history, partial, g)
         return SolverResult(coef=coef_out, intercept=cb, n_iter=epoch, converged=converged,
                             objective=value, state=st, history=history, certificate=cert,
                             certificate_kind=kind)
 
-    def _certificate(self, problem, coef, intercept, history, partial):
+    def _certificate(self, problem, coef, intercept, history, partial, g=None):
         """The gradient norm for a smooth loss; the last epochs' relative decrease otherwise."""
         if partial:
             return np.nan, "none"
         if "DIFF" in problem.caps.solver_properties:
-            return gradient_certificate(problem, coef, intercept), "gradient_norm"
+            return gradient_certificate(problem, coef, intercept, g), "gradient_norm"
         k = int(self.n_iter_no_change)
         if len(history) <= k:
             return np.nan, "none"
