@@ -281,6 +281,11 @@ class Loss(BaseEstimator):
     }
 
     @property
+    def __name__(self):
+        """The catalogue key: a loss object is a metric too (``make_scorer(loss)`` in a scoring dict)."""
+        return self.name
+
+    @property
     def capabilities(self):
         """This loss's :class:`~sklearn_losses.contract.Capabilities` (what solvers may rely on)."""
         from ..contract import capabilities
