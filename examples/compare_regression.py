@@ -597,13 +597,12 @@ QUICK_RANKING_SKIP = ("lambda_loss",)
 
 
 def ltr_data_dir(override=None):
-    """The LTR data folder: ``override``, ``$SKLEARN_LOSSES_LTR_DATA``, or ``<repo>/../shared/data/ltr``."""
+    """The LTR data folder: ``override`` or ``$SKLEARN_LOSSES_LTR_DATA``; None: the bundled copy."""
     if override:
         return Path(override)
     if os.environ.get(LTR_ENV):
         return Path(os.environ[LTR_ENV])
-    repo_root = Path(__file__).resolve().parents[1]
-    return (repo_root / ".." / "shared" / "data" / "ltr").resolve()
+    return None
 
 
 def load_ltr(folder, name):
@@ -617,13 +616,21 @@ def ranking_section(args):
     """Every query ranking loss on LightGBM's lambdarank example: test NDCG@10 and fit time."""
     folder = ltr_data_dir(args.ltr_data)
     print("\n" + "=" * 78)
-    if not all((folder / f).exists() for f in ("rank.train", "rank.train.query", "rank.test", "rank.test.query")):
+    if folder is None:  # the copy that ships with the package
+        from sklearn_losses.datasets import load_ltr_example
+
+        Xtr, ytr, gtr = load_ltr_example(subset="train", return_X_y=True)
+        Xte, yte, gte = load_ltr_example(subset="test", return_X_y=True)
+        folder = "bundled: sklearn_losses.datasets.load_ltr_example"
+    elif not all((folder / f).exists() for f in ("rank.train", "rank.train.query", "rank.test",
+                                                  "rank.test.query")):
         print(f"RANKING: skipped -- the learning-to-rank data is not in {folder}\n"
               f"(expected rank.train, rank.test and their .query files; pass --ltr-data DIR or set ${LTR_ENV}).")
         print("=" * 78)
         return True
-    Xtr, ytr, gtr = load_ltr(folder, "train")
-    Xte, yte, gte = load_ltr(folder, "test")
+    else:
+        Xtr, ytr, gtr = load_ltr(folder, "train")
+        Xte, yte, gte = load_ltr(folder, "test")
     print(f"RANKING: LightGBM's lambdarank example ({folder})\n"
           f"train {Xtr.shape[0]} documents in {len(np.unique(gtr))} queries, test {Xte.shape[0]} documents "
           f"in {len(np.unique(gte))} queries, {Xtr.shape[1]} features (sparse), grades 0-4.\n"

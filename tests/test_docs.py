@@ -29,7 +29,8 @@ def test_catalogue_page_lists_every_key(tmp_path):
 def test_readme_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_screen = text[: text.index("## Contents")] if "## Contents" in text else text[:3000]
-    assert 'pip install -e ".[demo]" && python examples/compare_regression.py' in first_screen
+    assert 'pip install -e ".[demo]" && python -m sklearn_losses compare --quick' in first_screen
+    assert first_screen.count("python3 -m venv .venv") == 2  # each command makes its own environment
     assert 'pip install -e ".[test]" && python -m pytest -q' in first_screen
     # the extras the README and .ci/run rely on exist
     setup_cfg = (ROOT / "setup.cfg").read_text(encoding="utf-8")
