@@ -5,8 +5,9 @@ Sections:
 1. **Real LTR data** (``shared/data/ltr``: LightGBM's lambdarank example, 3005
    training documents in 201 queries, 768 test documents in 50 queries, 300
    features, grades 0-4). NDCG@10 on the test queries (mean over queries, each
-   as ``sklearn.metrics.ndcg_score(k=10)``) and fit time (median of
-   ``--repeats`` fits, after a warm-up fit so the numba cache is loaded) for
+   as ``sklearn.metrics.ndcg_score(k=10)``), fit time (median of ``--repeats``
+   fits, the models interleaved, after a warm-up fit so the numba cache is
+   loaded) and its ratio to LightGBM's in the same process, for
 
    * ``LossRanker`` with each query loss (``ranknet``, ``pairwise_ranking``
      (RankSVM), ``listwise_softmax``, ``lambda_loss`` (LambdaRank weights with
@@ -71,47 +72,49 @@ def load(name):
     return X, y, np.repeat(np.arange(len(sizes)), sizes), sizes
 
 
-def timed(fit, repeats):
-    times = []
-    model = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        model = fit()
-        times.append(time.perf_counter() - t)
-    return model, float(np.median(times))
-
-
 def section_ltr(repeats):
     Xtr, ytr, gtr, str_ = load("train")
     Xte, yte, gte, _ = load("test")
-    rows = []
-    losses = [("ranknet", "ranknet"), ("pairwise_ranking (RankSVM)", "pairwise_ranking"),
-              ("listwise_softmax", "listwise_softmax"), ("lambda_loss (k=10)", skl.get_loss("lambda_loss", k=10))]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        LossRanker("ranknet", max_iter=5).fit(Xtr[:200], ytr[:200], group=gtr[:200])  # warm-up (numba cache)
-        for label, loss in losses:
-            m, t = timed(lambda: LossRanker(loss, alpha=1e-2).fit(Xtr, ytr, group=gtr), repeats)
-            rows.append((f"LossRanker {label}", m.score(Xte, yte, group=gte), t,
-                         f"{m.solver_}, {m.n_iter_} it" + (f", {m.n_rounds_} rounds"
-                                                          if hasattr(m, "n_rounds_") else "")))
+    fits = [(f"LossRanker {label}", lambda loss=loss: LossRanker(loss, alpha=1e-2).fit(Xtr, ytr, group=gtr))
+            for label, loss in [("ranknet", "ranknet"), ("pairwise_ranking (RankSVM)", "pairwise_ranking"),
+                                ("listwise_softmax", "listwise_softmax"),
+                                ("lambda_loss (k=10)", skl.get_loss("lambda_loss", k=10))]]
     try:
         import lightgbm as lgb
 
-        m, t = timed(lambda: lgb.LGBMRanker(objective="lambdarank", n_jobs=1, verbose=-1).fit(
-            Xtr, ytr, group=str_), repeats)
-        rows.append(("LightGBM LGBMRanker lambdarank", mean_ndcg_score(yte, m.predict(Xte), group=gte), t,
-                     "100 trees, defaults"))
+        fits.append(("LightGBM LGBMRanker lambdarank", lambda: lgb.LGBMRanker(
+            objective="lambdarank", n_jobs=1, verbose=-1).fit(Xtr, ytr, group=str_)))
     except ImportError:
+        lgb = None
+    fits.append(("Ridge(alpha=1) pointwise", lambda: Ridge(alpha=1.0).fit(Xtr, ytr)))
+    times = {name: [] for name, _ in fits}
+    models = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LossRanker("ranknet", max_iter=5).fit(Xtr[:200], ytr[:200], group=gtr[:200])  # warm-up (numba cache)
+        for _ in range(repeats):  # interleaved: a load change on a shared machine hits every model alike
+            for name, fit in fits:
+                t = time.perf_counter()
+                models[name] = fit()
+                times[name].append(time.perf_counter() - t)
+    rows = []
+    for name, _ in fits:
+        m, t = models[name], float(np.median(times[name]))
+        if name.startswith("LossRanker"):
+            note = f"{m.solver_}, {m.n_iter_} it" + (f", {m.n_rounds_} rounds" if hasattr(m, "n_rounds_") else "")
+            rows.append((name, m.score(Xte, yte, group=gte), t, note))
+        else:
+            note = "100 trees, defaults" if "LightGBM" in name else "regression on grades"
+            rows.append((name, mean_ndcg_score(yte, m.predict(Xte), group=gte), t, note))
+    if lgb is None:
         rows.append(("LightGBM LGBMRanker lambdarank", np.nan, np.nan, "lightgbm not installed"))
-    m, t = timed(lambda: Ridge(alpha=1.0).fit(Xtr, ytr), repeats)
-    rows.append(("Ridge(alpha=1) pointwise", mean_ndcg_score(yte, m.predict(Xte), group=gte), t, "regression on grades"))
-    print("\n== 1. LightGBM lambdarank example: NDCG@10 on the 50 test queries ==")
-    print(f"{'model':<40} {'NDCG@10':>8} {'fit s':>8}  notes")
-    for name, ndcg, t, note in rows:
-        print(f"{name:<40} {ndcg:8.4f} {t:8.3f}  {note}")
     by = {r[0]: r for r in rows}
     lgb_row = by.get("LightGBM LGBMRanker lambdarank")
+    t_lgb = lgb_row[2] if lgb_row and np.isfinite(lgb_row[2]) else np.nan
+    print("\n== 1. LightGBM lambdarank example: NDCG@10 on the 50 test queries ==")
+    print(f"{'model':<40} {'NDCG@10':>8} {'fit s':>8} {'x LGBM':>7}  notes")
+    for name, ndcg, t, note in rows:
+        print(f"{name:<40} {ndcg:8.4f} {t:8.3f} {t / t_lgb:7.2f}  {note}")
     best = max((r for r in rows if r[0].startswith("LossRanker")), key=lambda r: r[1])
     if lgb_row and np.isfinite(lgb_row[1]):
         print(f"-> best linear loss: {best[0]} {best[1]:.4f} vs LightGBM {lgb_row[1]:.4f} "
@@ -133,7 +136,8 @@ def section_throughput(repeats):
     pi, pj, pw = idx.pairs(ytr)
     s = np.random.RandomState(0).normal(size=ytr.shape)
     w = np.ones_like(s)
-    out_l, out_g = np.zeros_like(s), np.zeros_like(s)
+    out_g = np.zeros_like(s)
+    none = np.empty(0)  # no pair weights, no shares
     n_rep = 200
     res = []
 
@@ -149,12 +153,14 @@ def section_throughput(repeats):
         res.append((label, units / t, t))
 
     bench("pair kernel, logistic (ranknet)",
-          lambda: R._pair_loss_grad(s, w, pi, pj, pw, idx.sizes, 0, 1.0, out_l, out_g), len(pi))
+          lambda: R._pair_kernel(s, w, w, idx.order, idx.offsets, pi, pj, pw, none, 0, 1.0, False, none, out_g),
+          len(pi))
     bench("pair kernel, hinge (RankSVM)",
-          lambda: R._pair_loss_grad(s, w, pi, pj, pw, idx.sizes, 1, 1.0, out_l, out_g), len(pi))
+          lambda: R._pair_kernel(s, w, w, idx.order, idx.offsets, pi, pj, pw, none, 1, 1.0, False, none, out_g),
+          len(pi))
     wt = np.empty(len(pi))
     bench("|dNDCG| weights (sort + pairs)",
-          lambda: R._lambda_weights(ytr, s, idx.order, idx.offsets, idx.qidx, pi, pj, 10, True, wt), len(pi))
+          lambda: R._lambda_weights(ytr, s, w, idx.order, idx.offsets, pi, pj, 10, True, wt), len(pi))
     bench("pair enumeration (all pairs)",
           lambda: R._make_pairs(ytr, idx.order, idx.offsets, 0, 0), len(pi))
     bench("pair sampling (<= 20 per query)",
@@ -165,7 +171,7 @@ def section_throughput(repeats):
         print(f"{label:<36} {rate:12.3g} {t * 1e6:10.1f}us")
     t0 = time.perf_counter()
     for _ in range(n_rep):
-        R._listwise_loss_grad(ytr, s, w, idx.order, idx.offsets, False, out_l, out_g)
+        R._listwise_kernel(ytr, s, w, w, idx.order, idx.offsets, False, False, none, out_g)
     t = (time.perf_counter() - t0) / n_rep
     print(f"{'listwise kernel (documents/s)':<36} {len(ytr) / t:12.3g} {t * 1e6:10.1f}us")
     return res

@@ -39,6 +39,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .losses._base import trusted
+
 __all__ = ["Capabilities", "capabilities", "PROTOCOL_MEMBERS", "PROVIDERS",
            "check_loss_protocol", "STRUCTURES", "OUTPUTS", "LABEL_ENCODINGS"]
 
@@ -288,6 +290,8 @@ def capabilities(loss):
         raise ValueError(f"loss {loss.name!r} declares a kernel but no kernel_params")
     if values.get("value_and_gradient") is None:
         values["value_and_gradient"] = _generic_value_and_gradient(loss)
+    # solvers call the data term on inputs the estimator validated: no boundary checks per call
+    values["value_and_gradient"] = trusted(values["value_and_gradient"])
     return Capabilities(name=loss.name, task=loss.task, family=loss.family,
                         properties=frozenset(loss.properties), **values)
 

@@ -126,19 +126,31 @@ def _fd_grad(f, s, h=1e-6):
     return g
 
 
+def _cum_discount(t):
+    """Σ_{r ≤ t} 1/log2(1 + r) at integer t, linear in between (the discount mass of t positions)."""
+    f = int(math.floor(t))
+    return sum(1 / math.log2(1 + r) for r in range(1, f + 1)) + (t - f) / math.log2(2 + f)
+
+
 def _brute_query_total(key, y, s, g, w):
-    """Σ_i w_i ℓ_i from the formulas, with ℓ_i = n_q · c_i (pair split half/half)."""
+    """Σ_i w_i ℓ_i from the formulas, sample_weight meaning repetition (module docstring of ranking.py):
+    N_q = Σ_{i∈q} w_i, a pair (i, j) weighs w_i w_j, a listwise term counts w_i times in the softmaxes,
+    lambda_loss ranks w_i copies of i on consecutive positions."""
     total = 0.0
     for q in np.unique(g):
         idx = np.flatnonzero(g == q)
-        nq = len(idx)
+        nq = w[idx].sum()
         if key in ("ranknet", "pairwise_ranking", "lambda_loss"):
             if key == "lambda_loss":
-                order = sorted(idx, key=lambda i: (-s[i], i))
-                rank = {i: r + 1 for r, i in enumerate(order)}
                 G = 2.0 ** y - 1
-                ideal = sorted(G[idx], reverse=True)
-                idcg = sum(gg / math.log2(2 + r) for r, gg in enumerate(ideal))
+                dbar, R = {}, 0.0
+                for i in sorted(idx, key=lambda i: (-s[i], i)):  # the copies of i fill [R, R + w_i]
+                    dbar[i] = (_cum_discount(R + w[i]) - _cum_discount(R)) / w[i] if w[i] else 0.0
+                    R += w[i]
+                idcg, R = 0.0, 0.0
+                for i in sorted(idx, key=lambda i: -G[i]):
+                    idcg += G[i] * (_cum_discount(R + w[i]) - _cum_discount(R))
+                    R += w[i]
             for i in idx:
                 for j in idx:
                     if y[i] <= y[j]:
@@ -149,13 +161,19 @@ def _brute_query_total(key, y, s, g, w):
                     else:
                         lo = math.log1p(math.exp(-d))
                     if key == "lambda_loss":
-                        lo *= abs(G[i] - G[j]) * abs(1 / math.log2(1 + rank[i]) - 1 / math.log2(1 + rank[j])) / idcg
-                    total += nq * lo * 0.5 * (w[i] + w[j])
+                        lo *= abs(G[i] - G[j]) * abs(dbar[i] - dbar[j]) / idcg
+                    total += nq * lo * w[i] * w[j]
         else:  # listwise_softmax
-            py = np.exp(y[idx] - logsumexp(y[idx]))
-            ls = s[idx] - logsumexp(s[idx])
+            py = np.exp(y[idx]) / np.sum(w[idx] * np.exp(y[idx]))
+            ls = s[idx] - np.log(np.sum(w[idx] * np.exp(s[idx])))
             total += nq * np.sum(-w[idx] * py * ls)
     return total
+
+
+def _repeat_rows(w, *arrays):
+    """The arrays with row i given w_i times (integer w)."""
+    rep = np.repeat(np.arange(len(w)), np.asarray(w, dtype=int))
+    return [a[rep] for a in arrays]
 
 
 @pytest.mark.parametrize("key", ["ranknet", "pairwise_ranking", "listwise_softmax", "lambda_loss"])
@@ -176,6 +194,130 @@ def test_query_losses_against_formulas_and_finite_differences(key):
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(loss.gradient(y, s, group=g),
                                _fd_grad(lambda v: loss.loss(y, v, group=g).sum(), s), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("key", ["ranknet", "pairwise_ranking", "listwise_softmax", "lambda_loss"])
+def test_sample_weight_is_repetition_in_query_loss_values(key):
+    # loss(y, s, sample_weight=w, group=g) is the value of the data with row i given w_i times
+    X, y, g = _synthetic(n_queries=4, size=6, seed=12)
+    rng = np.random.RandomState(1)
+    s = rng.normal(size=y.shape)
+    w = rng.randint(0, 4, size=y.shape).astype(float)  # zeros: rows left out
+    loss = skl.get_loss(key) if key != "lambda_loss" else skl.get_loss(key, k=3)
+    yr, sr, gr = _repeat_rows(w, y, s, g)
+    rep = np.repeat(np.arange(len(w)), w.astype(int))
+    assert loss(y, s, sample_weight=w, group=g) == pytest.approx(loss(yr, sr, group=gr), rel=1e-12)
+    val, grad = loss.value_and_gradient(y, s, w, group=g)
+    val_r, grad_r = loss.value_and_gradient(yr, sr, np.ones_like(sr), group=gr)
+    assert val == pytest.approx(val_r, rel=1e-12)
+    # the copies share one score: the weighted gradient is the sum of the copies' gradients
+    np.testing.assert_allclose(grad, np.bincount(rep, weights=grad_r, minlength=len(w)), rtol=1e-10,
+                               atol=1e-13)
+    # the formula oracle: weights in the formulas = repeated rows in the unweighted formulas
+    assert _brute_query_total(key, y, s, g, w) == pytest.approx(
+        _brute_query_total(key, yr, sr, gr, np.ones_like(sr)), rel=1e-12)
+    if key == "lambda_loss":  # ties: the copies rank together, ties between documents by index
+        st = np.round(s, 0)
+        assert loss(y, st, sample_weight=w, group=g) == pytest.approx(loss(yr, st[rep], group=gr), rel=1e-12)
+        # per copy pair: |ΔNDCG| of (i, j) times w_i w_j = the sum over the copy pairs
+        from sklearn_losses.losses.ranking import QueryIndex
+
+        idx, idx_r = QueryIndex(g, len(y)), QueryIndex(gr, len(yr))
+        pi, pj, _ = loss._pairs(y, idx)
+        pir, pjr, _ = loss._pairs(yr, idx_r)
+        lw = loss.delta_ndcg(y, s, idx, doc_weight=w) * w[pi] * w[pj]
+        lw_r = loss.delta_ndcg(yr, sr, idx_r)
+        summed = {}
+        for a, b, v in zip(rep[pir], rep[pjr], lw_r):
+            summed[(a, b)] = summed.get((a, b), 0.0) + v
+        np.testing.assert_allclose(lw, [summed.get((a, b), 0.0) for a, b in zip(pi, pj)], rtol=1e-12,
+                                   atol=1e-15)
+
+
+@pytest.mark.parametrize("key", ["ranknet", "listwise_softmax", "lambda_loss", "pairwise_ranking"])
+def test_sample_weight_is_repetition_in_fits(key):
+    X, y, g = _synthetic(n_queries=8, size=7, seed=11)
+    w = np.random.RandomState(3).randint(0, 4, size=len(y)).astype(float)
+    Xr, yr, gr = _repeat_rows(w, X, y, g)
+    p = np.random.RandomState(4).permutation(len(yr))  # the copies need not be adjacent
+    kw = dict(alpha=0.05, tol=1e-10, max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = LossRanker(key, **kw).fit(X, y, group=g, sample_weight=w)
+        b = LossRanker(key, **kw).fit(Xr[p], yr[p], group=gr[p])
+    if key == "pairwise_ranking":
+        # the RankSVM hinge goes to the subgradient method, exact only to its tolerance; the
+        # objectives are the same function (equal at any point)
+        assert a.solver_ == "subgradient"
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-5)
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=1e-4 * np.abs(b.coef_).max())
+        loss = skl.get_loss(key)
+        for coef in (a.coef_, b.coef_):
+            assert loss(y, X @ coef, sample_weight=w, group=g) == pytest.approx(
+                loss(yr, Xr @ coef, group=gr), rel=1e-12)
+    else:
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-9)
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-9)
+    if key == "lambda_loss":
+        assert a.n_rounds_ == b.n_rounds_
+
+
+def test_embedding_tuple_weights_are_repetition():
+    # fixed tuples: a weighted tuple = all the copies of its samples' rows (copies × copies)
+    rng = np.random.RandomState(5)
+    n, d = 7, 3
+    Z = rng.normal(size=(n, d))
+    w = np.array([2.0, 1.0, 0.0, 3.0, 1.0, 2.0, 1.0])
+    rep = np.repeat(np.arange(n), w.astype(int))
+    Zr = Z[rep]
+    copies = [np.flatnonzero(rep == i) for i in range(n)]
+
+    def grads_agree(g, g_r):
+        G = np.zeros_like(Z)
+        np.add.at(G, rep, g_r)
+        np.testing.assert_allclose(g, G, rtol=1e-10, atol=1e-13)
+
+    ia, ib = np.array([0, 1, 3, 5, 6, 2]), np.array([3, 4, 5, 0, 1, 3])
+    flag = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    L = skl.get_loss("pairwise_ranking", margin=2.0)
+    v, g = L.embedding_value_and_gradient(Z, (ia, ib, flag), w[ia] * w[ib])
+    ex = [(a, b, f) for i, j, f in zip(ia, ib, flag) for a in copies[i] for b in copies[j]]
+    ea, eb, ef = (np.array([t[k] for t in ex]) for k in range(3))
+    v_r, g_r = L.embedding_value_and_gradient(Zr, (ea, eb, ef.astype(float)), np.ones(len(ea)))
+    assert v == pytest.approx(v_r, rel=1e-12)
+    grads_agree(g * (w[ia] * w[ib]).sum(), g_r * len(ea))
+    T = skl.get_loss("triplet", margin=1.5)
+    ic = np.array([5, 6, 4, 1, 3, 0])
+    v, g = T.embedding_value_and_gradient(Z, (ia, ib, ic), w[ia] * w[ib] * w[ic])
+    ex = [(a, b, c) for i, j, k in zip(ia, ib, ic) for a in copies[i] for b in copies[j] for c in copies[k]]
+    ea, eb, ec = (np.array([t[k] for t in ex]) for k in range(3))
+    v_r, g_r = T.embedding_value_and_gradient(Zr, (ea, eb, ec), np.ones(len(ea)))
+    assert v == pytest.approx(v_r, rel=1e-12)
+    grads_agree(g * (w[ia] * w[ib] * w[ic]).sum(), g_r * len(ea))
+    # NT-Xent: a sample of weight w enters every denominator w times (its own copies included),
+    # an anchor's loss is the mean over its partners' copies, the anchor weighs w
+    N = skl.get_loss("nt_xent", temperature=0.4)
+    P = np.array([[3, -1], [4, 6], [3, -1], [0, 5], [1, -1], [3, 0], [1, 4]])
+    v, g = N.embedding_value_and_gradient(Z, P, w)
+    Pr = -np.ones((len(rep), 2 * int(w.max())), dtype=np.int64)
+    for a, i in enumerate(rep):
+        cp = np.concatenate([copies[j] for j in P[i] if j >= 0])
+        Pr[a, :len(cp)] = cp
+    v_r, g_r = N.embedding_value_and_gradient(Zr, Pr, np.ones(len(rep)))
+    assert v == pytest.approx(v_r, rel=1e-12)
+    grads_agree(g * w.sum(), g_r * len(rep))
+    ids = np.array([0, 1, 2, 0, 1, 2, 3, 3])
+    Z8 = rng.normal(size=(8, d))
+    w8 = np.array([1.0, 2.0, 1.0, 3.0, 1.0, 1.0, 2.0, 1.0])
+    assert N(ids, Z8, sample_weight=w8) == pytest.approx(
+        N.embedding_value_and_gradient(Z8, N._partners(ids), w8)[0], rel=1e-12)
+    # the ranker's tuples weigh the product of their samples' weights
+    labels = np.array([0, 0, 0, 1, 1, 1, 2])
+    rk = LossRanker("triplet", n_tuples_per_sample=3, tuple_sampling="random")
+    (ta, tp, tn), tw = rk._tuples("triplets", labels, w, np.random.RandomState(0))
+    np.testing.assert_array_equal(tw, w[ta] * w[tp] * w[tn])
+    (pa, pb, _), pw = rk._tuples("pairs", labels, w, np.random.RandomState(0))
+    np.testing.assert_array_equal(pw, w[pa] * w[pb])
 
 
 def test_query_losses_are_invariant_to_row_order_and_id_values():
@@ -388,14 +530,23 @@ def test_grid_search_group_kfold_metadata_routing():
 def test_weights_queries_and_errors():
     X, y, g = _synthetic(n_queries=6, size=7, seed=7)
     ids = np.unique(g)
-    qw = np.linspace(0.5, 2.0, len(ids))
     kw = dict(alpha=0.1, tol=1e-10, max_iter=3000)
+    # a query weight repeats the whole query (under new ids): weight 2 = the query given twice
+    qw = np.array([1, 2, 0, 3, 1, 2])
     a = LossRanker(**kw).fit(X, y, group=g, query_weight=qw)
-    b = LossRanker(**kw).fit(X, y, group=g, sample_weight=qw[np.searchsorted(ids, g)])
+    rows = np.concatenate([np.flatnonzero(g == q) for q, c in zip(ids, qw) for _ in range(c)])
+    copy_id = np.concatenate([np.full(np.sum(g == q), 100 * k + t) for k, (q, c) in enumerate(zip(ids, qw))
+                              for t in range(c)])
+    b = LossRanker(**kw).fit(X[rows], y[rows], group=copy_id)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6)
+    # uniform: every query weighs 1 / N_q (N_q its size, with the copies of its weighted rows)
     c = LossRanker(query_weighting="uniform", **kw).fit(X, y, group=g)
-    sizes = np.array([np.sum(g == v) for v in g], dtype=float)
-    d = LossRanker(**kw).fit(X, y, group=g, sample_weight=1.0 / sizes)
+    d = LossRanker(**kw).fit(X, y, group=g, query_weight=1.0 / np.array([np.sum(g == q) for q in ids]))
+    np.testing.assert_allclose(c.coef_, d.coef_, rtol=1e-6)
+    w = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
+    c = LossRanker(query_weighting="uniform", **kw).fit(X, y, group=g, sample_weight=w)
+    d = LossRanker(**kw).fit(X, y, group=g, sample_weight=w,
+                             query_weight=1.0 / np.array([w[g == q].sum() for q in ids]))
     np.testing.assert_allclose(c.coef_, d.coef_, rtol=1e-6)
     e = LossRanker(**kw).fit(X, y, group=g, query_weight={ids[0]: 0.5, ids[1]: 2.0})
     assert e.coef_.shape == (X.shape[1],)

@@ -212,10 +212,16 @@ class LossRanker(BaseLossEstimator):
 
     with :math:`\ell_i` each sample's share of its query's loss (``LOSSES.md``
     §0.2: the shares of a query average to the query loss, so by default a
-    query weighs its size ``n_q``; pairs weigh the mean of their items'
-    ``sample_weight``). ``query_weighting="uniform"`` divides every weight by
-    ``n_q`` (each query counts the same), and ``fit(..., query_weight=...)``
-    multiplies the weights of each query's samples by a per-query weight.
+    query weighs its size ``n_q``). ``sample_weight`` means repetition, as
+    for every loss (``API.md`` §3): a weight of 2 fits as the row given twice
+    in its query, so a pair ``(i, j)`` weighs :math:`w_i w_j` (copies ×
+    copies), the query's size is :math:`N_q = \sum_{i\in q} w_i`, a listwise
+    term enters the softmax denominators :math:`w_i` times and LambdaLoss
+    ranks :math:`w_i` copies. ``fit(..., query_weight=...)`` repeats whole
+    queries: a query weight of 2 fits as the query given twice (under two
+    ids), i.e. it scales that query's term and its weight :math:`N_q` in the
+    mean. ``query_weighting="uniform"`` gives every query the weight
+    :math:`1/N_q` (each query counts the same).
     Every query loss is invariant to adding a constant to a query's scores,
     so there is no intercept (``intercept_ = 0``; ``fit_intercept`` is
     ignored in this mode). ``predict`` returns scores (comparable within a
@@ -229,8 +235,9 @@ class LossRanker(BaseLossEstimator):
     negative) or positive partners (``nt_xent``; the others of the batch are
     the negatives) are drawn per sample with ``random_state``, then
     :math:`\frac{1}{\sum_t s_t}\sum_t s_t\,\ell_t + \alpha R(W)` is minimised
-    over the fixed tuples (``s_t``: the anchor's ``sample_weight``, the mean of
-    the two for pairs). ``W`` starts from the principal directions of
+    over the fixed tuples (``s_t``: the product of its samples' ``sample_weight``,
+    the copies of the tuple; ``nt_xent``: the anchor's weight, a sample of
+    weight ``w`` entering the others' denominators ``w`` times). ``W`` starts from the principal directions of
     :math:`\phi(X)`, scaled so that typical distances are of the order of the
     margin. ``transform(X)`` gives the embedding, ``predict(X)`` the
     similarities of each row to the training items (negative squared
@@ -348,7 +355,8 @@ class LossRanker(BaseLossEstimator):
             Query id of each sample (any hashable values, any order). None: one
             query (query losses) or embedding mode (embedding losses).
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights, meaning repetition: an integer weight fits as
+            that many copies of the row (in its query; in the tuples).
         query_weight : array-like of shape (n_queries,) or dict, default=None
             Query mode: weight of each query, in the order of the sorted
             distinct ids of ``group`` (``np.unique(group)``), or a dict
@@ -387,8 +395,14 @@ class LossRanker(BaseLossEstimator):
         if not np.all(np.isfinite(y)):
             raise ValueError("y (relevance grades) contains NaN or infinity.")
         index = QueryIndex(group, y.shape[0])
+        # sample_weight means repetition inside the query (the loss's doc_weight); query weights
+        # repeat whole queries, so they scale the mean's weights only: a query weighs Q_q N_q
+        # (N_q = Σ_{i∈q} w_i its size with the copies), "uniform" sets Q_q = 1 / N_q
+        doc_weight = sw
+        qfac = np.ones(index.n_queries)
         if self.query_weighting == "uniform":
-            sw = sw / index.sizes
+            n_q = np.bincount(index.qidx, weights=sw, minlength=index.n_queries)
+            qfac = np.divide(1.0, n_q, out=np.zeros_like(n_q), where=n_q > 0)
         if query_weight is not None:
             if isinstance(query_weight, dict):
                 qw = np.array([float(query_weight.get(i, 1.0)) for i in index.ids.tolist()])
@@ -399,11 +413,17 @@ class LossRanker(BaseLossEstimator):
                                      f"distinct query id, in sorted id order), got {qw.shape}")
             if not np.all(np.isfinite(qw)) or np.any(qw < 0):
                 raise ValueError("query_weight must be finite and non-negative")
-            sw = sw * qw[index.qidx]
-            if sw.sum() <= 0:
-                raise ValueError("the query and sample weights are all zero")
+            qfac = qfac * qw
+        sw = doc_weight * qfac[index.qidx]
+        if sw.sum() <= 0:
+            raise ValueError("the query and sample weights are all zero")
+        loss_kwargs = {"index": index}
+        if caps.reweighting is not None or np.any(qfac != 1.0):
+            # the repetitions inside the queries, where they differ from the mean's weights or set
+            # the positions of the re-weighting (LambdaLoss's copies)
+            loss_kwargs["doc_weight"] = doc_weight
         # every query loss is invariant to a constant added to a query's scores: no intercept
-        return Plan(targets=[(y, 1)], sample_weight=sw, caps=caps, loss_kwargs={"index": index},
+        return Plan(targets=[(y, 1)], sample_weight=sw, caps=caps, loss_kwargs=loss_kwargs,
                     fit_intercept=False, mode="query", info={"n_queries": index.n_queries})
 
     def _embedding_plan(self, X, y, sw, caps):
@@ -535,7 +555,8 @@ class LossRanker(BaseLossEstimator):
             anchors = np.repeat(np.arange(n), r)
             anchors = anchors[has_pos[anchors] & has_neg[anchors]]
             ia = anchors.astype(np.int64)
-            return (ia, draw_pos(ia).astype(np.int64), draw_neg(ia).astype(np.int64)), sw[ia]
+            ip, ineg = draw_pos(ia).astype(np.int64), draw_neg(ia).astype(np.int64)
+            return (ia, ip, ineg), sw[ia] * sw[ip] * sw[ineg]  # copies × copies × copies
         # contrastive pairs: half positive, half negative per sample
         n_pos = (r + 1) // 2
         a_pos = np.repeat(np.arange(n), n_pos)
@@ -545,7 +566,7 @@ class LossRanker(BaseLossEstimator):
         ia = np.concatenate([a_pos, a_neg]).astype(np.int64)
         ib = np.concatenate([draw_pos(a_pos), draw_neg(a_neg)]).astype(np.int64)
         flag = np.concatenate([np.ones(a_pos.shape[0]), np.zeros(a_neg.shape[0])])
-        return (ia, ib, flag), 0.5 * (sw[ia] + sw[ib])
+        return (ia, ib, flag), sw[ia] * sw[ib]  # copies × copies
 
     # ------------------------------------------------------------ predicting
     def _metric(self):

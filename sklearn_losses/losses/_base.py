@@ -1,5 +1,7 @@
 """The loss protocol, the registry behind :func:`get_loss` / :func:`list_losses`."""
+import contextvars
 import difflib
+import functools
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -226,6 +228,102 @@ def _as_float_array(a, name):
     return a
 
 
+# ------------------------------------------------------------ the validation boundary
+#: the public entry points of every loss; each is wrapped once per class (``Loss.__init_subclass__``)
+_ENTRY_POINTS = ("__call__", "loss", "gradient", "value_and_gradient")
+_depth = contextvars.ContextVar("sklearn_losses_boundary_depth", default=0)
+
+
+def _check_array_arg(value, name, n=None):
+    """Validate one array argument at the boundary; returns it as an array (or None for internal forms)."""
+    if isinstance(value, (tuple, dict)) or value is None:
+        return None  # an internal validated form / a structured output: the loss checks it
+    a = np.asarray(value)
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got a complex array")
+    if a.dtype.kind == "O":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            if name == "y_pred":
+                raise ValueError(f"{name} must be numeric, got an object array holding non-numbers") from None
+            return a
+    if a.ndim == 0:
+        raise ValueError(f"{name} must be an array with one entry per sample, got a scalar {value!r}")
+    if n is not None and a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} samples, y_pred has {n}")
+    if a.dtype.kind in "fiub" and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    if name == "y_pred" and a.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+    return a
+
+
+def _check_weights(sample_weight, n):
+    sw = np.asarray(sample_weight)
+    if sw.dtype.kind not in "fiub":
+        raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}")
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},) (one weight per sample), got {sw.shape}")
+    if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    if not sw.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum")
+
+
+def _boundary(name, fn):
+    """Wrap a public entry point: validate the inputs before any compiled code runs (outermost call only)."""
+
+    @functools.wraps(fn)
+    def checked(self, *args, **kwargs):
+        if _depth.get() or len(args) < 2:  # a nested call, or another signature (regularisers)
+            return fn(self, *args, **kwargs)
+        y_true, y_pred = args[0], args[1]
+        if isinstance(y_pred, dict):
+            first = next((v for v in y_pred.values() if v is not None and np.ndim(v) > 0), None)
+            n = None if first is None else np.shape(first)[0]
+            pred = None
+        else:
+            pred = _check_array_arg(y_pred, "y_pred")
+            n = None if pred is None else pred.shape[0]
+        if n == 0:
+            raise ValueError(f"{self.name}: y_pred is empty; a loss needs at least one sample")
+        _check_array_arg(y_true, "y_true", n)
+        sw = args[2] if len(args) > 2 else kwargs.get("sample_weight")
+        if sw is not None and n is not None:
+            _check_weights(sw, n)
+        elif name == "value_and_gradient" and sw is None:
+            raise ValueError("value_and_gradient needs sample_weight (one weight per sample)")
+        token = _depth.set(1)
+        try:
+            out = fn(self, *args, **kwargs)
+        finally:
+            _depth.reset(token)
+        if pred is not None and name in ("gradient", "value_and_gradient"):
+            g = out[1] if name == "value_and_gradient" else out
+            if isinstance(g, np.ndarray) and g.shape != pred.shape and g.size == pred.size:
+                g = g.reshape(pred.shape)  # the contract: the gradient has y_pred's shape
+                out = (out[0], g) if name == "value_and_gradient" else g
+        return out
+
+    checked._unchecked = fn
+    return checked
+
+
+def trusted(fn):
+    """``fn`` called as a solver calls it: inputs already validated, no boundary checks on the way."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        token = _depth.set(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _depth.reset(token)
+
+    return call
+
+
 class Loss(BaseEstimator):
     """Base class of every loss of the catalogue.
 
@@ -269,6 +367,13 @@ class Loss(BaseEstimator):
     penalty = None
     #: names of the hyper-parameters, in the order of the ``params`` array of the kernel
     _param_names = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for entry in _ENTRY_POINTS:
+            fn = cls.__dict__.get(entry)
+            if fn is not None and callable(fn) and not hasattr(fn, "_unchecked"):
+                setattr(cls, entry, _boundary(entry, fn))
 
     #: the loss's declaration in the contract (:class:`sklearn_losses.contract.Capabilities`);
     #: subclasses add or change entries with their own ``declare`` dict
@@ -409,6 +514,10 @@ class Loss(BaseEstimator):
         (kinks, the optimum); override in subclasses.
         """
         raise NotImplementedError
+
+
+for _entry in _ENTRY_POINTS:
+    setattr(Loss, _entry, _boundary(_entry, Loss.__dict__[_entry]))
 
 
 class ScalarLoss(Loss):

@@ -24,15 +24,24 @@ scores of the query, so per-sample values are *shares*:
   loss is split half and half between its two items; a listwise term
   :math:`-P_y(j)\log P_s(j)` belongs to item ``j``). The mean of ``loss.loss``
   over a query is therefore :math:`L_q`, and ``loss(y, s, group=g)`` is
-  :math:`\sum_q n_q L_q / n`: queries weigh by their size; pass
-  ``sample_weight = 1 / n_q`` to weigh them equally.
+  :math:`\sum_q n_q L_q / n`: queries weigh by their size
+  (``LossRanker(query_weighting="uniform")`` weighs them equally).
 * ``loss.gradient`` returns :math:`\partial (\sum_k \ell_k) / \partial s_i`,
   the gradient of the total with respect to each score (LambdaMART's
   :math:`\lambda_i`).
-* ``sample_weight`` weighs a pair by the mean of its two items' weights and a
-  listwise term by its item's weight; ``loss(y, s, sample_weight, group=g)``
-  equals :math:`\sum_i s_i \ell_i / \sum_i s_i`, and
-  ``value_and_gradient`` differentiates exactly that.
+* ``sample_weight`` means repetition (``API.md`` §3): ``loss(y, s,
+  sample_weight=w, group=g)`` is the value on the data with row ``i`` given
+  :math:`w_i` times in its query. A query then has :math:`N_q = \sum_{i\in q} w_i`
+  documents and the :math:`w_i w_j` copy pairs of a pair ``(i, j)``; each copy
+  of ``i`` has the share :math:`N_q \cdot \tfrac12\sum_j w_j \mathrm{lo}_{ij}`, so
+  the value is :math:`\sum_q N_q \sum_{(i,j)\in P_q} w_i w_j \mathrm{lo}_{ij} / \sum_i w_i`.
+  A listwise term :math:`e^{s_i}` enters the softmax denominators
+  :math:`w_i` times (:math:`P_s(i) = e^{s_i}/\sum_k w_k e^{s_k}`, likewise
+  :math:`P_y`), and LambdaLoss ranks the :math:`w_i` copies on consecutive
+  positions (``_lambda_weights``). Real weights extend the same formulas.
+  ``value_and_gradient`` differentiates exactly that value; its
+  ``doc_weight=`` separates the repetitions inside the queries from the
+  weights of the mean (query weights: ``LossRanker``).
 
 >>> import numpy as np
 >>> import sklearn_losses as skl
@@ -161,43 +170,102 @@ def _make_pairs(y, order, offsets, max_pairs, seed):
 
 
 @njit_cached
-def _pair_loss_grad(s, w, pi, pj, pw, nq, kind, param, out_l, out_g):
-    """Pairwise losses on score differences, accumulated as shares and gradients.
+def _log1p01(r):
+    """``log1p(r)`` for ``0 ≤ r ≤ 1``: libm's ``log1p`` below 1/16, above it Goldberg's
+    ``log(u)·r/(u − 1)`` with ``u = 1 + r`` (relative error a few ulp; ``log`` is faster there)."""
+    if r < 0.0625:
+        return math.log1p(r)
+    u = 1.0 + r
+    return math.log(u) * (r / (u - 1.0))
+
+
+@njit_cached
+def _pair_kernel(s, sw, dw, order, offsets, pi, pj, pw, lam, kind, param, want_shares, out_l, out_g):
+    """Pairwise losses on score differences, value and gradient in one pass.
 
     ``kind`` 0: ``softplus(-param·(s_i − s_j))`` (RankNet, param = sigma);
     ``kind`` 1: ``max(0, param − (s_i − s_j))`` (RankSVM hinge, param = margin).
-    ``out_l[i]`` receives ``n_q ·`` half of each of its pairs' losses (unweighted);
-    ``out_g[i]`` the derivative of ``Σ_k w_k out_l[k]`` w.r.t. ``s_i``.
+
+    Sample ``k`` stands for ``dw_k`` copies of itself (``doc_weight``: the
+    repetitions that make up the queries) and weighs ``sw_k`` in the mean.
+    Pair ``(i, j)`` of query ``q`` has ``c = pw·lam·N_q`` (``N_q = Σ_{k∈q} dw_k``,
+    ``lam`` optional pair weights, empty = 1); each copy of ``i`` takes half of
+    its pairs with the ``dw_j`` copies of ``j``, so the shares are
+    ``ℓ_i += ½ c dw_j lo`` and ``ℓ_j += ½ c dw_i lo``. Returns
+    ``Σ_k sw_k ℓ_k = Σ_pairs ½ c (sw_i dw_j + sw_j dw_i) lo`` (``= c w_i w_j lo``
+    when ``sw = dw = w``: copies × copies); ``out_g`` receives its gradient,
+    ``out_l`` the shares when ``want_shares``.
+
+    The logistic reads ``e_k = exp(param (s_k − max_q s))`` once per sample:
+    a pair then costs a division and a ``log1p`` (``e^{-param d} = e_j / e_i``).
     """
+    n = s.shape[0]
+    nq = np.empty(n)
+    e = np.empty(n if kind == 0 else 0)
+    for q in range(offsets.shape[0] - 1):
+        a = offsets[q]
+        b = offsets[q + 1]
+        tot = 0.0
+        mx = -np.inf
+        for u in range(a, b):
+            i = order[u]
+            tot += dw[i]
+            if s[i] > mx:
+                mx = s[i]
+        for u in range(a, b):
+            i = order[u]
+            nq[i] = tot
+            if kind == 0:
+                e[i] = math.exp(param * (s[i] - mx))
+    has_lam = lam.shape[0] > 0
+    total = 0.0
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        d = s[i] - s[j]
+        c = pw[p] * nq[i]
+        if has_lam:
+            c *= lam[p]
+        a = 0.5 * c * (sw[i] * dw[j] + sw[j] * dw[i])
+        if a == 0.0 and (c == 0.0 or not want_shares):
+            continue
         if kind == 0:
-            # softplus(z) and sigmoid(z) from one exp(-|z|)
-            z = -param * d
-            e = math.exp(-abs(z))
-            if z >= 0.0:
-                lo = z + math.log1p(e)
-                dl = -param / (1.0 + e)
-            else:
-                lo = math.log1p(e)
-                dl = -param * e / (1.0 + e)
+            ei = e[i]
+            ej = e[j]
+            if ei >= 1e-290 and ej >= 1e-290:
+                if ei >= ej:
+                    r = ej / ei
+                    lo = _log1p01(r)
+                    dl = -param * r / (1.0 + r)
+                else:
+                    r = ei / ej
+                    lo = param * (s[j] - s[i]) + _log1p01(r)
+                    dl = -param / (1.0 + r)
+            else:  # a score far below its query's maximum: softplus from one exp(-|z|)
+                z = -param * (s[i] - s[j])
+                t = math.exp(-abs(z))
+                if z >= 0.0:
+                    lo = z + math.log1p(t)
+                    dl = -param / (1.0 + t)
+                else:
+                    lo = math.log1p(t)
+                    dl = -param * t / (1.0 + t)
         else:
-            u = param - d
+            u = param - (s[i] - s[j])
             if u > 0.0:
                 lo = u
                 dl = -1.0
             else:
                 lo = 0.0
                 dl = 0.0
-        c = pw[p] * nq[i]
-        half = 0.5 * c * lo
-        out_l[i] += half
-        out_l[j] += half
-        g = c * 0.5 * (w[i] + w[j]) * dl
+        total += a * lo
+        g = a * dl
         out_g[i] += g
         out_g[j] -= g
+        if want_shares:
+            h = 0.5 * c * lo
+            out_l[i] += h * dw[j]
+            out_l[j] += h * dw[i]
+    return total
 
 
 @njit_cached
@@ -214,89 +282,196 @@ def _gain(rel, exponential):
     return rel
 
 
+#: discount tables longer than this (positions, without truncation) are continued by quadrature
+_DISCOUNT_TABLE_MAX = 1 << 20
+
+
 @njit_cached
-def _lambda_weights(y, s, order, offsets, qidx, pi, pj, k, exponential, out_w):
-    """``|ΔNDCG_ij|`` of every pair, positions from the scores ``s`` (stable, ties by index)."""
+def _discount_table(n_pos, k):
+    """``cum[r] = Σ_{t ≤ r} D(t)``, ``r = 0 .. R`` (``R = min(n_pos, k)``, capped at ``_DISCOUNT_TABLE_MAX``)."""
+    R = n_pos
+    if k > 0 and k < R:
+        R = k
+    if R > _DISCOUNT_TABLE_MAX:
+        R = _DISCOUNT_TABLE_MAX
+    cum = np.empty(R + 1)
+    cum[0] = 0.0
+    for r in range(1, R + 1):
+        cum[r] = cum[r - 1] + _discount(r, k)
+    return cum
+
+
+@njit_cached
+def _cum_discount(t, cum, k):
+    """``C(t) = ∫_0^t D(⌈u⌉) du``: the discount mass of the first ``t`` positions (``t`` real).
+
+    ``Σ_{r ≤ t} D(r)`` at integer ``t``; linear in between, so a document that
+    counts ``w`` times and follows ``R`` position-units ranks over
+    ``[R, R + w]`` and collects ``C(R + w) − C(R)``.
+    """
+    R = cum.shape[0] - 1
+    if k > 0 and t >= k:
+        return cum[k]
+    f = math.floor(t)
+    if f < R:
+        fi = int(f)
+        return cum[fi] + (t - f) * _discount(fi + 1, k)
+    # beyond the table (no truncation, > 2^20 positions): D varies by < 1e-8 per position, so
+    # Σ_{R < r ≤ t} D(r) = ∫_{R+½}^{t+½} dv / log2(1 + v) to that accuracy (Simpson in log v)
+    lo = math.log(R + 0.5)
+    hi = math.log(t + 0.5)
+    m = 64
+    h = (hi - lo) / m
+    acc = 0.0
+    for q in range(m + 1):
+        v = math.exp(lo + q * h)
+        fv = v / math.log2(1.0 + v)
+        c = 1.0 if (q == 0 or q == m) else (4.0 if q % 2 == 1 else 2.0)
+        acc += c * fv
+    return cum[R] + acc * h / 3.0
+
+
+@njit_cached
+def _lambda_weights(y, s, dw, order, offsets, pi, pj, k, exponential, out_w):
+    """``|ΔNDCG_ij|`` of every pair per copy pair, positions from the scores ``s``.
+
+    Document ``i`` counts ``dw_i`` times: sorted by score (descending, stable,
+    ties by index) its copies fill ``dw_i`` consecutive positions, whose mean
+    discount is ``D̄_i``; the ideal DCG is that of the repeated query. Then
+    ``out_w = |G_i − G_j| |D̄_i − D̄_j| / IDCG_q``, and the ``dw_i · dw_j`` copy
+    pairs of ``(i, j)`` weigh ``dw_i dw_j out_w`` in all (all copies of ``i``
+    rank on the same side of all copies of ``j``). ``dw = 1``: the usual
+    LambdaRank weight.
+    """
     n = y.shape[0]
     nq = offsets.shape[0] - 1
-    rank = np.empty(n, dtype=np.int64)
-    idcg = np.zeros(nq)
+    dbar = np.empty(n)
+    gain = np.empty(n)
+    idcg = np.zeros(n)
+    n_pos = 0.0
+    for q in range(nq):
+        tot = 0.0
+        for u in range(offsets[q], offsets[q + 1]):
+            tot += dw[order[u]]
+        n_pos = max(n_pos, tot)
+    cum = _discount_table(int(math.ceil(n_pos)) + 1, k)
     for q in range(nq):
         a = offsets[q]
         b = offsets[q + 1]
         m = b - a
         idx = order[a:b]
         neg = np.empty(m)
-        gains = np.empty(m)
+        ng = np.empty(m)
         for u in range(m):
-            neg[u] = -s[idx[u]]
-            gains[u] = -_gain(y[idx[u]], exponential)
+            i = idx[u]
+            gain[i] = _gain(y[i], exponential)
+            neg[u] = -s[i]
+            ng[u] = -gain[i]
         o = np.argsort(neg, kind="mergesort")
+        R = 0.0
         for r in range(m):
-            rank[idx[o[r]]] = r + 1
-        gains.sort()  # ascending of -gain = descending gain
+            i = idx[o[r]]
+            w = dw[i]
+            if w == 1.0 and R == math.floor(R):
+                dbar[i] = _discount(int(R) + 1, k)
+            elif w > 0.0:
+                dbar[i] = (_cum_discount(R + w, cum, k) - _cum_discount(R, cum, k)) / w
+            else:  # no copy: the discount where it would enter
+                dbar[i] = _discount(int(math.floor(R)) + 1, k)
+            R += w
+        o = np.argsort(ng, kind="mergesort")
+        R = 0.0
         acc = 0.0
         for r in range(m):
-            acc += -gains[r] * _discount(r + 1, k)
-        idcg[q] = acc
+            i = idx[o[r]]
+            w = dw[i]
+            if w == 1.0 and R == math.floor(R):
+                acc += gain[i] * _discount(int(R) + 1, k)
+            elif w > 0.0:
+                acc += gain[i] * (_cum_discount(R + w, cum, k) - _cum_discount(R, cum, k))
+            R += w
+        for u in range(m):
+            idcg[idx[u]] = acc
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        z = idcg[qidx[i]]
+        z = idcg[i]
         if z <= 0.0:
             out_w[p] = 0.0
             continue
-        dg = abs(_gain(y[i], exponential) - _gain(y[j], exponential))
-        dd = abs(_discount(rank[i], k) - _discount(rank[j], k))
-        out_w[p] = dg * dd / z
+        out_w[p] = abs(gain[i] - gain[j]) * abs(dbar[i] - dbar[j]) / z
 
 
 @njit_cached
-def _listwise_loss_grad(y, s, w, order, offsets, normalized, out_l, out_g):
-    """ListNet top-one cross-entropy per query: shares ``-n_q P_y(j) log P_s(j)`` and gradients."""
+def _listwise_kernel(y, s, sw, dw, order, offsets, normalized, want_shares, out_l, out_g):
+    """ListNet top-one cross-entropy per query, value and gradient in one pass.
+
+    Sample ``k`` counts ``dw_k`` times in its query (a copy adds a term to both
+    softmax denominators) and weighs ``sw_k`` in the mean:
+    ``P_s(i) = e^{s_i} / Σ_k dw_k e^{s_k}``, ``P_y`` likewise from the grades
+    (or ``y_i / Σ_k dw_k y_k``), ``N_q = Σ_k dw_k``, shares
+    ``ℓ_i = −N_q P_y(i) log P_s(i)``. Returns ``Σ_i sw_i ℓ_i``; ``out_g`` gets its
+    gradient ``N_q (dw_i P_s(i) Σ_k sw_k P_y(k) − sw_i P_y(i))``.
+    """
     nq = offsets.shape[0] - 1
+    total = 0.0
     for q in range(nq):
         a = offsets[q]
         b = offsets[q + 1]
         m = b - a
         idx = order[a:b]
         py = np.empty(m)
+        nw = 0.0
+        for u in range(m):
+            nw += dw[idx[u]]
         if normalized:
             tot = 0.0
             for u in range(m):
-                tot += y[idx[u]]
+                tot += dw[idx[u]] * y[idx[u]]
             if tot <= 0.0:
-                for u in range(m):
-                    out_l[idx[u]] = 0.0
-                    out_g[idx[u]] = 0.0
+                if want_shares:
+                    for u in range(m):
+                        out_l[idx[u]] = 0.0
                 continue
             for u in range(m):
                 py[u] = y[idx[u]] / tot
         else:
             mx = -np.inf
             for u in range(m):
-                mx = max(mx, y[idx[u]])
+                if dw[idx[u]] > 0.0 and y[idx[u]] > mx:
+                    mx = y[idx[u]]
+            if mx == -np.inf:  # no document counts
+                if want_shares:
+                    for u in range(m):
+                        out_l[idx[u]] = 0.0
+                continue
             tot = 0.0
-            for u in range(m):
-                py[u] = math.exp(y[idx[u]] - mx)
-                tot += py[u]
+            for u in range(m):  # (capped: a document that does not count may lie above mx)
+                py[u] = math.exp(min(y[idx[u]] - mx, 700.0))
+                tot += dw[idx[u]] * py[u]
             for u in range(m):
                 py[u] /= tot
         mx = -np.inf
         for u in range(m):
-            mx = max(mx, s[idx[u]])
+            if dw[idx[u]] > 0.0 and s[idx[u]] > mx:
+                mx = s[idx[u]]
         tot = 0.0
         for u in range(m):
-            tot += math.exp(s[idx[u]] - mx)
+            if dw[idx[u]] > 0.0:
+                tot += dw[idx[u]] * math.exp(s[idx[u]] - mx)
         lse = mx + math.log(tot)
         wy = 0.0
         for u in range(m):
-            wy += w[idx[u]] * py[u]
+            wy += sw[idx[u]] * py[u]
         for u in range(m):
             i = idx[u]
             ls = s[i] - lse
-            out_l[i] = -m * py[u] * ls
-            out_g[i] = m * (wy * math.exp(ls) - w[i] * py[u])
+            li = -nw * py[u] * ls
+            total += sw[i] * li
+            if want_shares:
+                out_l[i] = li
+            out_g[i] = nw * (wy * dw[i] * math.exp(min(ls, 700.0)) - sw[i] * py[u])
+    return total
 
 
 @njit_cached
@@ -400,7 +575,11 @@ class QueryIndex:
                 raise ValueError(f"group must have shape ({n},) (one query id per sample), got {group.shape}")
             if group.dtype.kind == "f" and not np.all(np.isfinite(group)):
                 raise ValueError("group contains NaN or infinity.")
-            ids, inv = np.unique(group, return_inverse=True)
+            try:
+                ids, inv = np.unique(group, return_inverse=True)
+            except TypeError:
+                raise ValueError("group must hold query ids of one comparable type (all numbers or all "
+                                 "strings, no None), so that they can be sorted") from None
             inv = inv.astype(np.int64).ravel()
         counts = np.bincount(inv, minlength=len(ids))
         self.ids = ids
@@ -483,39 +662,61 @@ class _QueryLoss(Loss):
             return index
         return QueryIndex(group, y.shape[0])
 
-    def _compute(self, y, s, w, index, **kwargs):
-        """Per-sample shares and ``∂(Σ w_i ℓ_i)/∂s`` (override)."""
+    def _compute(self, y, s, sw, index, doc_weight=None, shares=True, **kwargs):
+        """``(Σ_i sw_i ℓ_i, shares ℓ or None, ∂(Σ_i sw_i ℓ_i)/∂s)`` (override).
+
+        ``doc_weight`` (default ``sw``): how many times each sample counts in
+        its query (its copies); the shares ``ℓ`` are those of the repeated
+        queries. ``sw`` are the weights of the mean (``doc_weight`` times a
+        per-query factor when queries are weighted).
+        """
         raise NotImplementedError
+
+    @staticmethod
+    def _weights(sw, doc_weight):
+        sw = np.ascontiguousarray(sw, dtype=np.float64)
+        dw = sw if doc_weight is None else np.ascontiguousarray(doc_weight, dtype=np.float64)
+        return sw, dw
 
     # public API -------------------------------------------------------
     def loss(self, y_true, y_pred, group=None):
         """Per-sample shares ``ℓ_i = n_q c_i`` (their mean over a query is the query loss)."""
         y, s = self._check_scores(y_true, y_pred)
-        return self._compute(y, s, np.ones_like(s), self._index(y, group, None))[0]
+        return self._compute(y, s, np.ones_like(s), self._index(y, group, None))[1]
 
     def gradient(self, y_true, y_pred, group=None):
         """``∂(Σ_k ℓ_k)/∂s_i``: the gradient of the total loss w.r.t. each score."""
         y, s = self._check_scores(y_true, y_pred)
-        return self._compute(y, s, np.ones_like(s), self._index(y, group, None))[1]
+        return self._compute(y, s, np.ones_like(s), self._index(y, group, None), shares=False)[2]
 
     def __call__(self, y_true, y_pred, sample_weight=None, group=None):
-        """``Σ s_i ℓ_i / Σ s_i``, a float (the size-weighted mean of the query losses by default)."""
+        """``Σ s_i ℓ_i / Σ s_i``, a float (the size-weighted mean of the query losses by default).
+
+        ``sample_weight`` means repetition: a weight of 2 gives the value of
+        the data with that row given twice (in its query).
+        """
         y, s = self._check_scores(y_true, y_pred)
         sw = self._check_sample_weight(sample_weight, s.shape[0])
-        per = self._compute(y, s, sw, self._index(y, group, None))[0]
-        return float(np.dot(sw, per) / sw.sum())
+        total = self._compute(y, s, sw, self._index(y, group, None), shares=False)[0]
+        return float(total / sw.sum())
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, **kwargs):
+    def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, index=None, doc_weight=None,
+                           **kwargs):
         """``Σ s_i ℓ_i / Σ s_i`` and its gradient w.r.t. the scores, for full-batch solvers.
 
         ``index`` (a :class:`QueryIndex`) may be passed instead of ``group`` to
-        reuse the sorted queries and pairs across calls.
+        reuse the sorted queries and pairs across calls. ``doc_weight``: the
+        repetitions of the samples inside their queries when they differ from
+        ``sample_weight`` (``LossRanker`` with query weights passes
+        ``sample_weight = doc_weight × query factor``).
         """
         y, s = self._check_scores(y_true, y_pred)
         sw = np.ascontiguousarray(sample_weight, dtype=np.float64)
-        per, g = self._compute(y, s, sw, self._index(y, group, index), **kwargs)
-        total = sw.sum()
-        return float(np.dot(sw, per) / total), g / total
+        total, _, g = self._compute(y, s, sw, self._index(y, group, index), doc_weight=doc_weight,
+                                    shares=False, **kwargs)
+        tot = sw.sum()
+        g /= tot
+        return float(total / tot), g
 
     # checker hook -----------------------------------------------------
     def _probe(self, rng):
@@ -528,6 +729,9 @@ class _QueryLoss(Loss):
         return y, [ranked, ties, wrong], {"group": g}
 
 
+_NO_WEIGHTS = np.empty(0)
+
+
 class _PairwiseQueryLoss(_QueryLoss):
     _kind = 0
 
@@ -537,15 +741,16 @@ class _PairwiseQueryLoss(_QueryLoss):
     def _pairs(self, y, index):
         return index.pairs(y, self.max_pairs_per_query, self.random_state)
 
-    def _compute(self, y, s, w, index, pair_weights=None, **kwargs):
+    def _compute(self, y, s, sw, index, doc_weight=None, shares=True, pair_weights=None, **kwargs):
         self._validate_params()
+        sw, dw = self._weights(sw, doc_weight)
         pi, pj, pw = self._pairs(y, index)
-        if pair_weights is not None:
-            pw = pw * pair_weights
-        out_l = np.zeros(s.shape[0])
+        lam = _NO_WEIGHTS if pair_weights is None else np.ascontiguousarray(pair_weights, dtype=np.float64)
+        out_l = np.zeros(s.shape[0] if shares else 0)
         out_g = np.zeros(s.shape[0])
-        _pair_loss_grad(s, w, pi, pj, pw, index.sizes, self._kind, self._pair_param(), out_l, out_g)
-        return out_l, out_g
+        total = _pair_kernel(s, sw, dw, index.order, index.offsets, pi, pj, pw, lam, self._kind,
+                             self._pair_param(), shares, out_l, out_g)
+        return total, (out_l if shares else None), out_g
 
 
 @register_loss
@@ -689,13 +894,18 @@ class LambdaLoss(_PairwiseQueryLoss):
     def _pair_param(self):
         return float(self.sigma) if self.base == "logistic" else 1.0
 
-    def delta_ndcg(self, y, s, index):
-        """``|ΔNDCG_ij|`` of the index's pairs, positions from the scores ``s``."""
+    def delta_ndcg(self, y, s, index, doc_weight=None):
+        """``|ΔNDCG_ij|`` of the index's pairs, positions from the scores ``s``.
+
+        ``doc_weight``: how many times each document counts (its copies fill
+        that many consecutive positions; the weight returned is per copy pair,
+        see :func:`_lambda_weights`). None: once each.
+        """
         pi, pj, _ = self._pairs(y, index)
         out = np.empty(pi.shape[0])
-        _lambda_weights(y, np.ascontiguousarray(s, dtype=np.float64), index.order, index.offsets,
-                        index.qidx, pi, pj, 0 if self.k is None else int(self.k),
-                        self.gain == "exponential", out)
+        dw = np.ones(y.shape[0]) if doc_weight is None else np.ascontiguousarray(doc_weight, dtype=np.float64)
+        _lambda_weights(y, np.ascontiguousarray(s, dtype=np.float64), dw, index.order, index.offsets,
+                        pi, pj, 0 if self.k is None else int(self.k), self.gain == "exponential", out)
         return out
 
     def reweighting_start(self):
@@ -706,19 +916,25 @@ class LambdaLoss(_PairwiseQueryLoss):
         return PairwiseRankingLoss(margin=1.0, max_pairs_per_query=self.max_pairs_per_query,
                                    random_state=self.random_state)
 
-    def reweighting(self, y, scores, index=None, group=None):
-        """``value_and_gradient`` keywords freezing the ``|ΔNDCG|`` weights at ``scores``."""
+    def reweighting(self, y, scores, index=None, group=None, doc_weight=None, **kwargs):
+        """``value_and_gradient`` keywords freezing the ``|ΔNDCG|`` weights at ``scores``.
+
+        ``doc_weight``: the repetitions of the documents (``LossRanker`` passes
+        the sample weights), which set their positions and the ideal DCG.
+        """
         y = np.ascontiguousarray(y, dtype=np.float64)
         index = self._index(y, group, index)
-        return {"frozen_weights": self.delta_ndcg(y, scores, index)}
+        return {"frozen_weights": self.delta_ndcg(y, scores, index, doc_weight)}
 
-    def _compute(self, y, s, w, index, weight_scores=None, frozen_weights=None, **kwargs):
+    def _compute(self, y, s, sw, index, doc_weight=None, shares=True, weight_scores=None,
+                 frozen_weights=None, **kwargs):
         self._validate_params()
         if frozen_weights is not None:
             weights = frozen_weights
         else:
-            weights = self.delta_ndcg(y, s if weight_scores is None else weight_scores, index)
-        return super()._compute(y, s, w, index, pair_weights=weights)
+            dw = sw if doc_weight is None else doc_weight
+            weights = self.delta_ndcg(y, s if weight_scores is None else weight_scores, index, dw)
+        return super()._compute(y, s, sw, index, doc_weight=doc_weight, shares=shares, pair_weights=weights)
 
 
 @register_loss
@@ -758,15 +974,16 @@ class ListwiseSoftmaxLoss(_QueryLoss):
         if self.target not in ("softmax", "normalized"):
             raise ValueError(f"listwise_softmax: target must be 'softmax' or 'normalized', got {self.target!r}")
 
-    def _compute(self, y, s, w, index, **kwargs):
+    def _compute(self, y, s, sw, index, doc_weight=None, shares=True, **kwargs):
         self._validate_params()
         normalized = self.target == "normalized"
         if normalized and np.any(y < 0):
             raise ValueError("listwise_softmax with target='normalized' needs non-negative grades")
-        out_l = np.zeros(s.shape[0])
+        sw, dw = self._weights(sw, doc_weight)
+        out_l = np.zeros(s.shape[0] if shares else 0)
         out_g = np.zeros(s.shape[0])
-        _listwise_loss_grad(y, s, w, index.order, index.offsets, normalized, out_l, out_g)
-        return out_l, out_g
+        total = _listwise_kernel(y, s, sw, dw, index.order, index.offsets, normalized, shares, out_l, out_g)
+        return total, (out_l if shares else None), out_g
 
 
 # =====================================================================
@@ -1140,6 +1357,13 @@ class NTXentLoss(_FormLoss):
         w = np.ones(Z.shape[0]) if sample_weight is None else sample_weight
         return nt_xent_loss_grad(Z, self._partners(ids), w, float(self.temperature))
 
+    def __call__(self, y_true, y_pred, sample_weight=None, group=None):
+        """Weighted mean over anchors; ``sample_weight`` means repetition (see :func:`nt_xent_loss_grad`)."""
+        n = np.shape(y_pred)[0] if np.ndim(y_pred) else 0
+        sw = self._check_sample_weight(sample_weight, n)
+        per = self._form(y_true, y_pred, group, sample_weight=sw)[0]
+        return float(np.dot(sw, per) / sw.sum())
+
     def value_and_gradient(self, y_true, y_pred, sample_weight, group=None, tuples=None,
                            tuple_weights=None, **kwargs):
         if tuples is not None:
@@ -1150,10 +1374,16 @@ class NTXentLoss(_FormLoss):
         return float(np.dot(sw, per) / tot), g / tot
 
     def embedding_value_and_gradient(self, Z, tuples, weights):
-        """Weighted mean over anchors; ``tuples`` = partner matrix ``(n, r)`` (−1 = no partner)."""
+        """Weighted mean over anchors; ``tuples`` = partner matrix ``(n, r)`` (−1 = no partner).
+
+        ``weights`` are the samples' weights (repetitions): an anchor weighs its
+        own, and counts only if a partner of positive weight is left.
+        """
         per, g = nt_xent_loss_grad(Z, tuples, weights, float(self.temperature))
-        has = tuples[:, 0] >= 0
+        has = ((tuples >= 0) & (weights[np.maximum(tuples, 0)] > 0)).any(axis=1)
         tot = weights[has].sum()
+        if tot <= 0:
+            return 0.0, np.zeros_like(Z)
         return float(np.dot(weights[has], per[has]) / tot), g / tot
 
     def _probe(self, rng):
@@ -1168,39 +1398,46 @@ class NTXentLoss(_FormLoss):
 def nt_xent_loss_grad(Z, partners, w, tau):
     """NT-Xent per anchor and ``∂(Σ_i w_i ℓ_i)/∂Z``.
 
-    ``partners`` ``(n, r)``: ``r`` positive partners per anchor (the anchor's
-    loss is the mean over them), ``−1`` for an anchor without any (its loss
-    is 0 and it only serves as a negative).
+    ``partners`` ``(n, r)``: ``r`` positive partners per anchor, ``−1`` for an
+    anchor without any (its loss is 0 and it only serves as a negative).
+    ``w``: the weights, meaning repetition: sample ``k`` stands for ``w_k``
+    copies of itself, so it enters every other anchor's denominator
+    ``w_k`` times, an anchor's own other copies enter its denominator
+    (``(w_i − 1)⁺ e^{1/τ}``, cosine 1), an anchor's loss is the mean over the
+    copies of its partners (partner ``k`` weighs ``w_k``), and anchor ``i``
+    weighs ``w_i`` (``w = 1``: the usual loss, the mean over partners).
     """
     n = Z.shape[0]
+    w = np.asarray(w, dtype=np.float64)
     norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", Z, Z)), 1e-8)
     Zh = Z / norms[:, None]
     U = Zh @ Zh.T
     U *= 1.0 / tau
-    pos_cnt = (partners >= 0).sum(axis=1)
-    has = pos_cnt > 0
-    cnt = np.maximum(pos_cnt, 1).astype(np.float64)
     rows = np.repeat(np.arange(n), partners.shape[1])
     cols = partners.ravel()
     ok = cols >= 0
-    # C[i, k] = (number of times k is a partner of i) / r_i
-    C = np.bincount(rows[ok] * n + cols[ok], weights=1.0 / cnt[rows[ok]], minlength=n * n).reshape(n, n)
+    # C[i, k] = (copies of k among i's partners) / (copies of all of i's partners)
+    C = np.bincount(rows[ok] * n + cols[ok], weights=w[cols[ok]], minlength=n * n).astype(np.float64).reshape(n, n)
+    cnt = C.sum(axis=1)
+    has = cnt > 0
+    C /= np.where(has, cnt, 1.0)[:, None]
     pos = np.einsum("ij,ij->i", C, U)
     diag = np.diag(U).copy()
     np.fill_diagonal(U, -np.inf)
     mx = U.max(axis=1, keepdims=True)
     U -= mx
     np.exp(U, out=U)                      # U now holds exp(u - max); 0 on the diagonal
-    S = U.sum(axis=1, keepdims=True)
-    lse = (mx + np.log(S)).ravel()
+    U *= w[None, :]                       # sample k counts w_k times in each denominator
+    S = U.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        lse = np.logaddexp(mx.ravel() + np.log(S), np.log(np.maximum(w - 1.0, 0.0)) + diag)
     per = np.where(has, lse - pos, 0.0)
-    # dℓ_i/du_ik = softmax_ik − C_ik, times w_i/τ
-    U /= S
+    # dℓ_i/du_ik = softmax_ik − C_ik (the own copies' term has a constant u_ii), times w_i/τ
+    U *= np.exp(np.where(np.isfinite(lse), mx.ravel() - lse, 0.0))[:, None]
     U -= C
     U *= ((w * has) / tau)[:, None]
     Gh = U @ Zh + U.T @ Zh
     # through the normalisation: dz = (g − (g·ẑ) ẑ)/‖z‖
     radial = np.einsum("ij,ij->i", Gh, Zh)
     grad = (Gh - radial[:, None] * Zh) / norms[:, None]
-    del diag
     return per, grad
