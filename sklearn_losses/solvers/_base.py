@@ -84,9 +84,28 @@ class Problem:
             if self.mode is not None:
                 self.caps = self.caps.for_mode(self.mode)
 
+    @property
+    def XT(self):
+        """``X.T`` for the gradient pass ``X.T @ g``: for CSR ``X`` its transpose as CSR, built once.
+
+        (``csr.T @ g`` scatters; a CSR transpose gathers, 2–3× faster per evaluation.)
+        """
+        XT = self.__dict__.get("_XT")
+        if XT is None:
+            XT = self.X.T.tocsr() if sp.issparse(self.X) else self.X.T
+            self.__dict__["_XT"] = XT
+        return XT
+
+    def derive(self, **changes):
+        """A copy with some fields changed, sharing the cached transpose of ``X``."""
+        new = replace(self, **changes)
+        if "_XT" in self.__dict__ and "X" not in changes:
+            new.__dict__["_XT"] = self.__dict__["_XT"]
+        return new
+
     def with_loss(self, loss, **changes):
         """The same problem with another loss (a surrogate), its capabilities recomputed."""
-        return replace(self, loss=loss, caps=None, **changes)
+        return self.derive(loss=loss, caps=None, **changes)
 
     @property
     def coef_shape(self):
@@ -228,10 +247,10 @@ def objective(problem, coef, intercept, smooth_only=False):
         if not problem.fit_intercept:
             grad_intercept = np.zeros_like(grad_intercept)
     elif np.ndim(coef) == 1:
-        grad_coef = np.asarray(problem.X.T @ g).ravel()
+        grad_coef = np.asarray(problem.XT @ g).ravel()
         grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
     else:
-        grad_coef = np.asarray(problem.X.T @ g)
+        grad_coef = np.asarray(problem.XT @ g)
         grad_intercept = g.sum(axis=0) if problem.fit_intercept else np.zeros(g.shape[1])
     l2 = problem.l2_strength
     if l2:

@@ -6,9 +6,9 @@ provides ``reweighting``; ``MultiStart`` by ``LossClassifier`` (its
 ``n_restarts``) for a loss that is not convex where the solvers work
 (``"CONVEX"`` not in ``solver_properties``) with a restartable solver.
 """
-from dataclasses import replace
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from ._base import Solver, SolverResult, objective, provides, raw_output
@@ -66,12 +66,18 @@ class Reweighting(Solver):
     """Re-weighting rounds for losses that provide ``reweighting`` (LambdaLoss's ``|ΔNDCG|``).
 
     1. minimise the loss's ``reweighting_start()`` (RankNet) from the given
-       start (skipped when the start is not zero: a warm start);
+       start, with at most ``start_max_iter`` iterations (skipped when the
+       start is not zero: a warm start);
     2. up to ``max_rounds`` times: freeze the loss's weights at the current
-       scores (``reweighting(y, scores, **loss_kwargs)``), minimise the frozen
-       loss with ``solver`` (warm-started), and stop when the frozen weights
-       no longer change.
+       scores (``reweighting(y, scores, **loss_kwargs)``), take at most
+       ``round_max_iter`` iterations of ``solver`` on the frozen loss
+       (warm-started: a partial M-step, generalised EM), and stop when the
+       frozen weights no longer change;
+    3. solve the last frozen loss to the solver's own tolerance, so the result
+       is the optimum of a frozen problem (its certificate is the solver's).
 
+    Every round moves the weights (the |ΔNDCG| of the new ranking), so solving
+    the intermediate rounds to full precision is wasted work.
     The result's objective is the true (unfrozen) loss at the final point;
     ``n_rounds_`` records the rounds that ran.
 
@@ -79,11 +85,22 @@ class Reweighting(Solver):
     ----------
     solver : Solver
     max_rounds : int, default=10
+    round_max_iter, start_max_iter : int or None, default=15, 30
+        Iteration budgets of the intermediate rounds and of the start (None:
+        the solver's ``max_iter``).
     """
 
-    def __init__(self, solver=None, max_rounds=10):
+    def __init__(self, solver=None, max_rounds=10, round_max_iter=15, start_max_iter=30):
         self.solver = solver
         self.max_rounds = max_rounds
+        self.round_max_iter = round_max_iter
+        self.start_max_iter = start_max_iter
+
+    def _budgeted(self, budget):
+        cap = int(self.solver.max_iter)
+        if budget is None or int(budget) >= cap:
+            return self.solver
+        return clone(self.solver).set_params(max_iter=int(budget))
 
     @property
     def name(self):
@@ -105,9 +122,11 @@ class Reweighting(Solver):
         coef = np.asarray(coef, dtype=np.float64)
         n_iter = 0
         if not np.any(coef):
-            res = self.solver.solve(problem.with_loss(caps.reweighting_start()), coef, intercept)
+            res = self._budgeted(self.start_max_iter).solve(problem.with_loss(caps.reweighting_start()),
+                                                           coef, intercept)
             coef, intercept, n_iter = res.coef, res.intercept, res.n_iter
-        res, frozen, rounds = None, None, 0
+        step = self._budgeted(self.round_max_iter)
+        res, frozen, rounds, sub, exact = None, None, 0, None, False
         for rounds in range(1, int(self.max_rounds) + 1):
             scores = raw_output(problem.X, coef, intercept)
             now = caps.reweighting(problem.y, scores, **kwargs)
@@ -115,11 +134,18 @@ class Reweighting(Solver):
                 rounds -= 1
                 break
             frozen = now
-            sub = replace(problem, loss_kwargs={**kwargs, **frozen})
+            sub = problem.derive(loss_kwargs={**kwargs, **frozen})
+            last = rounds == int(self.max_rounds)
+            res = (self.solver if last else step).solve(sub, coef, intercept)
+            coef, intercept, exact = res.coef, res.intercept, last or step is self.solver
+            n_iter += res.n_iter
+        if sub is not None and not exact:  # the last frozen problem, to the solver's tolerance
             res = self.solver.solve(sub, coef, intercept)
             coef, intercept = res.coef, res.intercept
             n_iter += res.n_iter
         self.n_rounds_ = rounds
         value = objective(problem, coef, intercept)[0]
         return SolverResult(coef=coef, intercept=intercept, n_iter=max(n_iter, 1),
-                            converged=True if res is None else res.converged, objective=value)
+                            converged=True if res is None else res.converged, objective=value,
+                            certificate=np.nan if res is None else res.certificate,
+                            certificate_kind="none" if res is None else res.certificate_kind)
