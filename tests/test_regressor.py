@@ -103,11 +103,11 @@ def test_quantile_objective_matches_quantile_regressor(diabetes, q, alpha):
     ref = QuantileRegressor(quantile=q, alpha=alpha, solver="highs").fit(X, y)
     ours = LossRegressor(skl.get_loss("quantile", quantile=q), penalty="l1" if alpha else None,
                          alpha=alpha).fit(X, y)
-    assert ours.solver_ == "subgradient"
+    assert ours.solver_ == "linprog"  # a piecewise-linear loss with l1 or no penalty: the exact LP
     f_ref = _pinball_objective(X, y, ref.coef_, ref.intercept_, q, alpha)
     f_ours = _pinball_objective(X, y, ours.coef_, ours.intercept_, q, alpha)
-    # the LP optimum is exact; a subgradient method approaches it from above
-    assert f_ref - 1e-9 <= f_ours <= f_ref * (1 + 2e-3)
+    assert f_ours == pytest.approx(f_ref, rel=1e-8)
+    assert ours.optimality_kind_ == "duality_gap" and ours.optimality_ <= 1e-8
 
 
 def test_mae_objective_matches_quantile_regressor(synthetic):
@@ -115,7 +115,8 @@ def test_mae_objective_matches_quantile_regressor(synthetic):
     ref = QuantileRegressor(quantile=0.5, alpha=0, solver="highs").fit(X, y)
     ours = LossRegressor("mean_absolute_error", penalty=None).fit(X, y)
     mae = lambda m: np.mean(np.abs(y - m.predict(X)))  # noqa: E731
-    assert mae(ref) - 1e-9 <= mae(ours) <= mae(ref) * (1 + 2e-3)
+    assert ours.solver_ == "linprog"
+    assert mae(ours) == pytest.approx(mae(ref), rel=1e-8)
 
 
 def _scipy_optimum(fun, d):
