@@ -11,6 +11,7 @@ from .losses._check import check_properties
 
 from .estimators import LossClassifier, LossRegressor
 from .estimators import LossRanker, mean_ndcg_score, ndcg_scorer, retrieval_ndcg_score
+from .estimators import LossGenerator
 
 __version__ = "0.1.0"
 
@@ -18,4 +19,5 @@ __all__ = [
     "Loss", "ScalarLoss", "get_loss", "list_losses", "register_loss", "loss_kernel",
     "SCALAR_SIGNATURE", "PROPERTIES", "check_properties", "LossRegressor",
     "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier",
+    "LossGenerator",
 ]

@@ -2,5 +2,7 @@
 from ._regressor import LossRegressor
 from ._ranker import LossRanker, mean_ndcg_score, ndcg_scorer, retrieval_ndcg_score
 from ._classifier import LossClassifier
+from ._generator import LossGenerator
 
-__all__ = ["LossRegressor", "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier"]
+__all__ = ["LossRegressor", "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier",
+           "LossGenerator"]

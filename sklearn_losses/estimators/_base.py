@@ -40,6 +40,14 @@ _ESTIMATOR_FOR_TASK = {"regression": "LossRegressor", "classification": "LossCla
                        "energy": "LossClassifier", "ranking": "LossRanker", "generative": "LossGenerator"}
 
 
+def _named(exc, what):
+    """scikit-learn's conversion errors ("could not convert string to float") with the argument named."""
+    msg = str(exc)
+    if "could not convert" in msg or "dtype" in msg and "convert" in msg:
+        return ValueError(f"{what}: {msg}")
+    return exc
+
+
 @dataclass
 class Plan:
     """What a subclass maps the training targets to (the problems the solver is handed).
@@ -242,10 +250,16 @@ class BaseLossEstimator(BaseEstimator):
 
     # ------------------------------------------------------------ fitting
     def _validate_X_y(self, X, y, reset=True):
-        X, y = _validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-            reset=reset, **self._y_validation_kwargs,
-        )
+        try:
+            X, y = _validate_data(
+                self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                reset=reset, **self._y_validation_kwargs,
+            )
+        except ValueError as exc:
+            new = _named(exc, "X and y must be numeric arrays")
+            if new is exc:
+                raise
+            raise new from exc
         if sp.issparse(X):
             X = X.astype(np.float64)
             X.sort_indices()
@@ -257,7 +271,13 @@ class BaseLossEstimator(BaseEstimator):
         return make_model(self)
 
     def _sample_weight(self, sample_weight, X):
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        try:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        except ValueError as exc:
+            new = _named(exc, "sample_weight must be numeric, one weight per sample")
+            if new is exc:
+                raise
+            raise new from exc
         if np.any(sw < 0) or sw.sum() <= 0:
             raise ValueError("sample_weight must be non-negative and not all zero")
         return sw
@@ -377,7 +397,13 @@ class BaseLossEstimator(BaseEstimator):
     def _predict_features(self, X):
         """Validate ``X`` against the fitted estimator and map it through the fitted model."""
         check_is_fitted(self, "coef_")
-        X = _validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
+        try:
+            X = _validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
+        except ValueError as exc:
+            new = _named(exc, "X must be a numeric array")
+            if new is exc:
+                raise
+            raise new from exc
         if sp.issparse(X):
             X = X.astype(np.float64)
         return self.model_.transform(X)

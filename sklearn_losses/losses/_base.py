@@ -279,6 +279,10 @@ def _boundary(name, fn):
         if _depth.get() or len(args) < 2:  # a nested call, or another signature (regularisers)
             return fn(self, *args, **kwargs)
         y_true, y_pred = args[0], args[1]
+        if y_pred is None:
+            raise ValueError(f"{self.name}: y_pred is None; pass the model's outputs, one per sample")
+        if y_true is None and kwargs.get("group") is None and not self._y_true_optional:
+            raise ValueError(f"{self.name}: y_true is None; pass the targets, one per sample")
         if isinstance(y_pred, dict):
             first = next((v for v in y_pred.values() if v is not None and np.ndim(v) > 0), None)
             n = None if first is None else np.shape(first)[0]
@@ -288,12 +292,24 @@ def _boundary(name, fn):
             n = None if pred is None else pred.shape[0]
         if n == 0:
             raise ValueError(f"{self.name}: y_pred is empty; a loss needs at least one sample")
-        _check_array_arg(y_true, "y_true", n)
+        if not self._y_true_ignored:
+            yt = _check_array_arg(y_true, "y_true", n)
+            if yt is not None and yt.dtype.kind in "USO" and self._numeric_targets():
+                raise ValueError(f"{self.name}: y_true must be numeric, got dtype {yt.dtype}")
         sw = args[2] if len(args) > 2 else kwargs.get("sample_weight")
         if sw is not None and n is not None:
             _check_weights(sw, n)
+            sw = np.asarray(sw, dtype=np.float64)
+            if len(args) > 2:
+                args = args[:2] + (sw,) + args[3:]
+            else:
+                kwargs["sample_weight"] = sw
         elif name == "value_and_gradient" and sw is None:
             raise ValueError("value_and_gradient needs sample_weight (one weight per sample)")
+        if pred is not None and not isinstance(y_pred, np.ndarray):  # lists: arrays from here on
+            args = (args[0], pred) + args[2:]
+        if name == "value_and_gradient":
+            self._boundary_check(args[0], args[1])
         token = _depth.set(1)
         try:
             out = fn(self, *args, **kwargs)
@@ -368,12 +384,26 @@ class Loss(BaseEstimator):
     #: names of the hyper-parameters, in the order of the ``params`` array of the kernel
     _param_names = ()
 
+    #: True where ``y_true`` may be None (the loss takes its targets from another argument)
+    _y_true_optional = False
+    #: True where ``y_true`` is not used (a regulariser's ``reg(y_true, w)`` form)
+    _y_true_ignored = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for entry in _ENTRY_POINTS:
-            fn = cls.__dict__.get(entry)
+            fn = getattr(cls, entry, None)  # also an entry point a mixin defines
             if fn is not None and callable(fn) and not hasattr(fn, "_unchecked"):
                 setattr(cls, entry, _boundary(entry, fn))
+
+    def _numeric_targets(self):
+        """Whether the declared label encoding is numeric (everything but identity labels)."""
+        from ..contract import capabilities
+
+        return capabilities(self).label_encoding not in ("identity", "any")
+
+    def _boundary_check(self, y_true, y_pred):
+        """Domain checks a public ``value_and_gradient`` call adds (override; solvers skip them)."""
 
     #: the loss's declaration in the contract (:class:`sklearn_losses.contract.Capabilities`);
     #: subclasses add or change entries with their own ``declare`` dict

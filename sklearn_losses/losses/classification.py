@@ -30,15 +30,17 @@ from sklearn.base import clone
 
 from .._numba import loss_kernel
 from ._base import Loss, ScalarLoss, _as_float_array, register_loss
+from ._dual import DualSpec
+from ._curvature import logistic_curvature, softmax_cross_entropy, softmax_hessian_product
 from ._piecewise import PiecewiseLinear
 from ._math import sigmoid as _nb_sigmoid, softplus as _nb_softplus
 from ._prob import (
-    binary_labels, class_index, log_softmax, logsumexp_rows, one_hot, sigmoid, soft_targets,
+    binary_labels, class_index, log_softmax, one_hot, sigmoid, soft_targets,
     softmax, softplus,
 )
 
 __all__ = [
-    "ZeroOneLoss", "HingeLoss", "PerceptronLoss", "SmoothedHingeLoss",
+    "ZeroOneLoss", "HingeLoss", "SquaredHingeLoss", "PerceptronLoss", "SmoothedHingeLoss",
     "QuadraticallySmoothedHingeLoss", "ModifiedHuberLoss", "RampLoss", "CosineSimilarityLoss",
     "CrossEntropyLoss", "NegativeLogLikelihoodLoss", "KLDivergenceLoss", "FocalLoss",
     "DiceLoss", "TverskyLoss", "LabelSmoothingCrossEntropyLoss", "DistillationLoss",
@@ -75,6 +77,11 @@ class _ValidatedVG:
         if not isinstance(y_true, tuple):
             y_true, y_pred = self._check_y(y_true, y_pred)
         return super().value_and_gradient(y_true, y_pred, np.asarray(sample_weight, dtype=float))
+
+
+def _is_zero(value):
+    """``value == 0`` for a real number (False for anything else, e.g. an invalid hyper-parameter)."""
+    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool) and value == 0
 
 
 def _pm1(y, name="y_true"):
@@ -264,11 +271,15 @@ class HingeLoss(_MarginLoss):
     def _kinks(self):
         return (1.0,)
 
-    declare = {"smoothed": True, "linear_program": True}
+    declare = {"smoothed": True, "linear_program": True, "dual": True}
 
     def smoothed(self, mu):
         """A smooth convex upper bound within ``mu · log 2`` (for continuation solvers)."""
         return SmoothedHingeSurrogate(base=self, mu=mu)
+
+    def dual(self):
+        """``max(0, 1 − z) = sup_{a ∈ [0, 1]} a (1 − z)`` (dual coordinate ascent: liblinear's L1-SVM)."""
+        return DualSpec("quadratic", "margin", 0.0, 1.0)
 
     def linear_program(self):
         """``max(0, 1 − z)`` of the margin ``z = y f`` as a piecewise-linear loss (exact LP solvers)."""
@@ -298,6 +309,48 @@ class SmoothedHingeSurrogate(_ValidatedVG, Loss):
     def _loss_grad(self, y, f):
         u = (1.0 - y * f) / float(self.mu)
         return float(self.mu) * softplus(u), -y * sigmoid(u)
+
+
+@loss_kernel
+def _squared_hinge_kernel(y, p, params):
+    s = 1.0 if y > 0.0 else -1.0
+    z = s * p
+    if z < 1.0:
+        return (1.0 - z) * (1.0 - z), -2.0 * s * (1.0 - z)
+    return 0.0, 0.0
+
+
+@register_loss
+class SquaredHingeLoss(_MarginLoss):
+    r"""Squared hinge loss, :math:`\phi(z) = \max(0, 1 - z)^2` (not in the survey).
+
+    The L2-loss SVM: ``LinearSVC``'s default loss (liblinear), and
+    ``SGDClassifier(loss="squared_hinge")``. Like the hinge it is zero beyond
+    margin 1, so the solution depends only on the samples with margin below
+    1; unlike it, it is differentiable, and it punishes a margin violation
+    quadratically (more sensitive to outliers than the hinge). Not part of
+    the survey's catalogue; added for scikit-learn parity.
+
+    Notes
+    -----
+    Derivative: :math:`y\phi'(z)`, :math:`\phi' = -2(1 - z)` for ``z < 1``, 0 otherwise (C¹).
+
+    Properties: ``CONT, DIFF, CONVEX``; not Lipschitz (the slope grows
+    without bound as ``z → −∞``), not strictly convex (flat for ``z ≥ 1``).
+    """
+
+    name = "squared_hinge"
+    properties = frozenset({"CONT", "DIFF", "CONVEX"})
+    survey_section = "(not in the survey)"
+    kernel = _squared_hinge_kernel
+    declare = {"dual": True}
+
+    def _kinks(self):
+        return (1.0,)
+
+    def dual(self):
+        """``max(0, 1 − z)² = sup_{a ≥ 0} a (1 − z) − a²/4`` (liblinear's L2-SVM dual)."""
+        return DualSpec("quadratic", "margin", 0.0, math.inf, curvature=0.5)
 
 
 @register_loss
@@ -352,6 +405,17 @@ class SmoothedHingeLoss(_MarginLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"L-CONT", "CONVEX"})
     kernel = _smoothed_hinge_kernel
+    #: φ'' = 1 on (0, 1), 0 elsewhere (ℓ'' = y² φ'' with y = ±1)
+    declare = {"curvature_bound": 1.0, "second_derivative": True, "dual": True}
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = φ''(z) = 1`` on ``0 < z < 1``, 0 elsewhere (a generalized Hessian)."""
+        z = self.margin(y_true, y_pred)
+        return ((z > 0.0) & (z < 1.0)).astype(np.float64)
+
+    def dual(self):
+        """``φ(z) = sup_{a ∈ [0, 1]} a (1 − z) − a²/2`` (dual coordinate ascent)."""
+        return DualSpec("quadratic", "margin", 0.0, 1.0, curvature=1.0)
 
     def _kinks(self):
         return (0.0, 1.0)
@@ -390,9 +454,27 @@ class QuadraticallySmoothedHingeLoss(_MarginLoss):
     survey_properties = frozenset({"L-CONT", "CONVEX", "DIFF"})
     kernel = _qsh_kernel
     _param_names = ("gamma",)
+    #: φ'' = 1/gamma on (1 − gamma, 1), 0 elsewhere
+    declare = {"curvature_bound": lambda loss: (1.0 / loss.gamma if isinstance(loss.gamma, (int, float, np.number))
+                                                and loss.gamma > 0 else None),
+               "second_derivative": True}
 
     def __init__(self, gamma=1.0):
         self.gamma = gamma
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``φ_γ(z) = sup_{a ∈ [0, 1]} a (1 − z) − γ a²/2`` (dual coordinate ascent)."""
+        self._validate_params()
+        return DualSpec("quadratic", "margin", 0.0, 1.0, curvature=float(self.gamma))
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = 1/gamma`` on ``1 − gamma < z < 1``, 0 elsewhere (a generalized Hessian)."""
+        self._validate_params()
+        z = self.margin(y_true, y_pred)
+        g = float(self.gamma)
+        return ((z > 1.0 - g) & (z < 1.0)) / g
 
     def _validate_params(self):
         _number(self, "gamma", 0.0, low_open=True)
@@ -430,11 +512,23 @@ class ModifiedHuberLoss(_MarginLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"L-CONT", "DIFF", "S-CONV"})
     kernel = _modified_huber_kernel
-    #: offers scikit-learn's probability rule for modified Huber
-    declare = {"predict_proba": True, "predict_log_proba": True}
+    #: offers scikit-learn's probability rule for modified Huber; φ'' = 2 on (−1, 1), 0 elsewhere
+    declare = {"predict_proba": True, "predict_log_proba": True, "curvature_bound": 2.0,
+               "second_derivative": True}
 
     def _kinks(self):
         return (1.0, -1.0)
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``φ(z) = sup_{a ∈ [0, 4]} a (1 − z) − a²/4`` (dual coordinate ascent)."""
+        return DualSpec("quadratic", "margin", 0.0, 4.0, curvature=0.5)
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = φ''(z) = 2`` on ``−1 ≤ z < 1``, 0 elsewhere (a generalized Hessian)."""
+        z = self.margin(y_true, y_pred)
+        return 2.0 * ((z >= -1.0) & (z < 1.0))
 
     def predict_proba(self, raw):
         """Class probabilities ``[1 - p, p]`` with ``p = (clip(f, -1, 1) + 1) / 2``."""
@@ -723,6 +817,31 @@ class _ProbabilisticLoss(_ValidatedVG, ScalarLoss):
     def _multi(self, Y, S):
         raise NotImplementedError
 
+    # ----------------------------------------------- curvature (declared by the convex losses)
+    def second_derivative(self, y_true, y_pred):
+        """``d²ℓ/ds² = σ(s)(1 − σ(s))`` per sample, for a binary logit ``s`` of shape ``(n,)``.
+
+        The curvature of ``softplus(s) − q s`` whatever the target ``q``
+        (cross-entropy, KL, label smoothing).
+        """
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        if y_pred.ndim != 1:
+            raise ValueError(f"{self.name}: second_derivative takes a binary logit of shape (n,); for "
+                             f"logits of shape {y_pred.shape} use hessian_product")
+        return logistic_curvature(y_pred)
+
+    def hessian_product(self, y_true, y_pred, V):
+        """Per-sample Hessian–vector products ``m_i (p_i ⊙ v_i − p_i (p_i · v_i))``, ``p_i = softmax(s_i)``.
+
+        For logits ``(n, K)``; ``m_i`` is the target's total mass (1 for class
+        indices and soft targets). Returns an array of the shape of ``V``.
+        """
+        Y, S = self._check_y(y_true, y_pred)
+        if S.ndim != 2:
+            raise ValueError(f"{self.name}: hessian_product takes logits of shape (n, K); for a binary "
+                             "logit (n,) use second_derivative")
+        return softmax_hessian_product(S, V, None if Y.ndim == 1 else Y.sum(axis=1))
+
     # ---------------------------------------------------- prediction
     def predict_proba(self, raw):
         """Probabilities: ``[1 - σ(s), σ(s)]`` for a logit ``(n,)``, ``softmax(s)`` for ``(n, K)``."""
@@ -796,15 +915,21 @@ class CrossEntropyLoss(_ProbabilisticLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF", "CONVEX"})
     kernel = _bce_kernel
+    #: ℓ'' = σ(1 − σ) ≤ 1/4 for the binary logit (one output). The multiclass (n, K) loss has
+    #: the same bound per logit, but the solver that reads it (coordinate descent) is one-output only
+    declare = {"curvature_bound": 0.25, "second_derivative": True, "hessian_product": True,
+               "dual": True}
+
+    def dual(self):
+        """Binary logit: ``softplus(−s f) = sup_{a ∈ [0, 1]} −a s f − [a log a + (1 − a) log(1 − a)]``.
+
+        ``s = ±1`` the label (liblinear's dual of logistic regression; one output only).
+        """
+        return DualSpec("entropy", "margin", 0.0, 1.0, offset=0.0)
 
     def _multi(self, Y, S):
         if Y.ndim == 1:
-            lse = logsumexp_rows(S)
-            idx = np.arange(S.shape[0])
-            loss = lse - S[idx, Y]
-            grad = np.exp(S - lse[:, None])
-            grad[idx, Y] -= 1.0
-            return loss, grad
+            return softmax_cross_entropy(S, Y)
         return _soft_ce(Y, S)
 
 
@@ -858,6 +983,13 @@ class NegativeLogLikelihoodLoss(CrossEntropyLoss):
         Q = self._targets(Y, S.shape[1])
         return -(Q * S).sum(axis=1), -Q
 
+    def hessian_product(self, y_true, y_pred, V):
+        """As ``cross_entropy`` on logits; 0 on log-probabilities (the loss is linear in them)."""
+        if self.input == "log_proba":
+            self._check_y(y_true, y_pred)
+            return np.zeros(np.shape(V))
+        return super().hessian_product(y_true, y_pred, V)
+
     def predict_proba(self, raw):
         if self.input == "log_proba":
             return np.exp(_as_float_array(raw, "raw"))
@@ -898,6 +1030,8 @@ class KLDivergenceLoss(_ProbabilisticLoss):
     survey_properties = frozenset({"CONT", "CONVEX", "DIFF"})
     kernel = _binary_kl_kernel
     _soft_binary = True
+    #: the curvature of the cross-entropy (the target entropy is a constant)
+    declare = {"second_derivative": True, "hessian_product": True}
 
     def _multi(self, Y, S):
         if Y.ndim == 1:
@@ -959,10 +1093,26 @@ class FocalLoss(_ProbabilisticLoss):
     kernel = _binary_focal_kernel
     _param_names = ("gamma",)
     _soft_multiclass = False
+    #: curvature only where the loss is convex: gamma = 0 (alpha-weighted cross-entropy)
+    declare = {"second_derivative": lambda loss: loss._weighted_ce_second_derivative if _is_zero(loss.gamma) else None,
+               "hessian_product": lambda loss: loss._weighted_ce_hessian_product if _is_zero(loss.gamma) else None}
 
     def __init__(self, gamma=2.0, alpha=None):
         self.gamma = gamma
         self.alpha = alpha
+
+    def _weighted_ce_second_derivative(self, y_true, y_pred):
+        """gamma = 0: ``ℓ'' = α_t σ(s)(1 − σ(s))`` for a binary logit ``(n,)``."""
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        a = self._params_array()
+        return np.where(y_true > 0, a[2], a[1]) * logistic_curvature(y_pred)
+
+    def _weighted_ce_hessian_product(self, y_true, y_pred, V):
+        """gamma = 0: ``α_y (p ⊙ v − p (p · v))`` per sample, for logits ``(n, K)``."""
+        Y, S = self._check_y(y_true, y_pred)
+        if S.ndim != 2:
+            raise ValueError("focal: hessian_product takes logits of shape (n, K)")
+        return softmax_hessian_product(S, V, self._alpha_vector(S.shape[1])[Y])
 
     @property
     def properties(self):
@@ -973,7 +1123,11 @@ class FocalLoss(_ProbabilisticLoss):
         _number(self, "gamma", 0.0)
         if self.alpha is None:
             return
-        a = np.asarray(self.alpha, dtype=float)
+        try:
+            a = np.asarray(self.alpha, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"focal: alpha must be None, a number or a vector of non-negative weights, "
+                             f"got {self.alpha!r}") from None
         if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a < 0):
             raise ValueError(f"focal: alpha must be None, a number or a vector of non-negative weights, got {self.alpha!r}")
         if a.ndim == 0 and a > 1:
@@ -1065,6 +1219,8 @@ class LabelSmoothingCrossEntropyLoss(_ProbabilisticLoss):
     #: properties the survey claims (for comparison; ``properties`` is the verified set)
     survey_properties = frozenset({"CONT", "DIFF", "CONVEX"})
     kernel = _binary_ls_kernel
+    #: ℓ'' = σ(1 − σ) ≤ 1/4 (binary logit; see cross_entropy)
+    declare = {"curvature_bound": 0.25, "second_derivative": True, "hessian_product": True}
     _param_names = ("epsilon",)
 
     def __init__(self, epsilon=0.1):
@@ -1154,6 +1310,11 @@ class DistillationLoss(_ProbabilisticLoss):
         _number(self, "temperature", 0.0, low_open=True)
         if self.teacher_input not in ("logits", "proba"):
             raise ValueError(f"distillation: teacher_input must be 'logits' or 'proba', got {self.teacher_input!r}")
+        t = self.teacher
+        if not (t is None or callable(t) or hasattr(t, "decision_function") or hasattr(t, "predict_proba")
+                or (np.ndim(t) >= 1 and np.asarray(t).dtype.kind in "fiub")):
+            raise ValueError("distillation: teacher must be None, a fitted estimator (decision_function / "
+                             f"predict_proba), a callable or an array of teacher outputs, got {t!r}")
 
     def __sklearn_clone__(self):
         """Clone the hyper-parameters but share the teacher: a fitted teacher must stay fitted.
@@ -1225,6 +1386,9 @@ class DistillationLoss(_ProbabilisticLoss):
         y_pred = _as_float_array(y_pred, "y_pred")
         if y_pred.ndim == 2 and y_pred.shape[1] == 1:
             y_pred = y_pred.ravel()
+        if y_pred.ndim not in (1, 2):
+            raise ValueError(f"distillation: y_pred must be student logits of shape (n,) or (n, K), "
+                             f"got {y_pred.shape}")
         n = y_pred.shape[0]
         k_t = 1 if y_pred.ndim == 1 else y_pred.shape[1]
         yt = np.asarray(y_true, dtype=np.float64) if np.asarray(y_true).dtype.kind in "iufb" else None

@@ -556,3 +556,10 @@ class SquareExponentialLoss(_QLoss):
         g = self.gamma
         if not (isinstance(g, (numbers.Real, np.number)) and np.isfinite(g) and g > 0):
             raise ValueError(f"square_exponential: gamma must be a positive finite number, got {g!r}")
+
+    def _check_y(self, y_true, y_pred):
+        y, E = super()._check_y(y_true, y_pred)
+        if np.any(E < -1e40) or np.any(np.abs(E) > 1e150):
+            raise ValueError("square_exponential: energies must lie in [-1e40, 1e150]: below, exp(-E) (even "
+                             "continued linearly from E = -600) and above, E² exceed float64")
+        return y, E

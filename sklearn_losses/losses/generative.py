@@ -66,6 +66,8 @@ def _reconstruction(x, x_hat, kind):
 def _kl_standard_normal(mu, log_var):
     """``KL(N(mu, exp(lv)) || N(0, I))`` per sample, and its derivatives."""
     M, V = _flat(mu), _flat(log_var)
+    if np.any(V > 700.0):
+        raise ValueError("log_var must be <= 700 (exp(log_var), the variance, overflows float64 above)")
     e = np.exp(V)
     kl = 0.5 * (M * M + e - 1.0 - V).sum(axis=1)
     return kl, mu.copy(), (0.5 * (e - 1.0)).reshape(log_var.shape)
@@ -500,6 +502,9 @@ class CVAELoss(_GenerativeLoss):
 class _AdversarialLoss(_GenerativeLoss):
     """``y_pred`` the discriminator / critic output ``(n,)``; ``y_true`` 1 = real, 0 = generated."""
 
+    #: ``y_true`` may be None: the roles (real / generated) come from ``y_pred``
+    _y_true_optional = True
+
     _generator_role = "generator"
 
     def _check_y(self, y_true, y_pred):
@@ -564,6 +569,7 @@ class GANMinimaxLoss(_AdversarialLoss):
     family = "probabilistic"
     survey_section = "6.2.1"
     survey_properties = frozenset()
+    declare = {"generative_model": "adversarial"}
 
     def __init__(self, role="discriminator", non_saturating=True):
         self.role = role
@@ -619,6 +625,7 @@ class WassersteinLoss(_AdversarialLoss):
     properties = _P_SMOOTH_CONVEX_LIP
     survey_section = "6.2.2"
     survey_properties = frozenset()
+    declare = {"generative_model": "adversarial"}
 
     def __init__(self, role="critic"):
         self.role = role
@@ -701,6 +708,7 @@ class DiffusionVLBLoss(_GenerativeLoss):
     properties = _P_QUAD
     survey_section = "6.3.1"
     survey_properties = frozenset({"CONT", "DIFF"})
+    declare = {"generative_model": "denoiser"}
 
     def __init__(self, T=1000, beta_start=1e-4, beta_end=0.02, sigma2="beta"):
         self.T = T
@@ -733,6 +741,7 @@ class DiffusionVLBLoss(_GenerativeLoss):
         return betas ** 2 / (2.0 * s2 * alphas * (1.0 - abar))
 
     def _check_y(self, y_true, y_pred, t=None):
+        self._validate_params()
         eps, eps_hat = self._plain_pair(y_true, y_pred)
         n = eps.shape[0]
         if t is None:
@@ -776,6 +785,7 @@ class DiffusionNoisePredictionLoss(_SquaredErrorLoss):
     name = "diffusion_noise_prediction"
     survey_section = "6.3.1"
     survey_properties = frozenset({"CONT", "DIFF"})
+    declare = {"generative_model": "denoiser"}
 
 
 @register_loss
@@ -813,6 +823,7 @@ class DenoisingScoreMatchingLoss(_GenerativeLoss):
     properties = _P_QUAD
     survey_section = "6.3.3"
     survey_properties = frozenset({"CONT", "DIFF"})
+    declare = {"generative_model": "score"}
 
     def __init__(self, sigma_max=1.0, sigma_min=0.01, n_levels=10):
         self.sigma_max = sigma_max
@@ -834,6 +845,7 @@ class DenoisingScoreMatchingLoss(_GenerativeLoss):
         return np.geomspace(float(self.sigma_max), float(self.sigma_min), int(self.n_levels))
 
     def _check_y(self, y_true, y_pred, sigma=None):
+        self._validate_params()
         z, s = self._plain_pair(y_true, y_pred)
         if sigma is None:
             raise ValueError("denoising_score_matching needs the noise level of each sample: "
@@ -903,7 +915,10 @@ class PerceptualLoss(_SquaredErrorLoss):
 
     def gradient(self, y_true, y_pred):
         """Derivative w.r.t. the features (``feature_extractor=None`` only)."""
-        if self.feature_extractor is not None:
+        fx = self.feature_extractor
+        if fx is not None and not callable(fx):
+            raise ValueError(f"perceptual: feature_extractor must be callable or None, got {fx!r}")
+        if fx is not None:
             raise NotImplementedError(
                 "perceptual: the gradient w.r.t. the images needs the Jacobian of feature_extractor; "
                 "pass features directly (feature_extractor=None) and back-propagate "

@@ -1147,6 +1147,9 @@ def _embedding_value_and_gradient(loss, Z, tuples, weights):
 class _FormLoss(Loss):
     """Embedding losses computed by ``_form(y_true, y_pred, group) -> (per-sample, gradient)``."""
 
+    #: ``y_true`` may be None for the stacked-tuple form (the tuples are the rows of ``y_pred``)
+    _y_true_optional = True
+
     def _form(self, y_true, y_pred, group=None):
         raise NotImplementedError
 

@@ -11,13 +11,14 @@ import numpy as np
 
 from .._numba import loss_kernel
 from ._base import ScalarLoss, register_loss
+from ._dual import DualSpec
 from ._piecewise import PiecewiseLinear
 from ._math import log_cosh, sign
 
 __all__ = [
     "MeanBiasError", "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError",
     "HuberLoss", "SmoothL1Loss", "LogCoshLoss", "RootMeanSquaredLogError",
-    "LassoLoss", "RidgeLoss", "QuantileLoss", "EpsilonInsensitiveLoss",
+    "LassoLoss", "RidgeLoss", "QuantileLoss", "EpsilonInsensitiveLoss", "SquaredEpsilonInsensitiveLoss",
 ]
 
 
@@ -137,6 +138,12 @@ def _positive(self, name):
         raise ValueError(f"{type(self).__name__}: {name} must be a positive finite number, got {value!r}")
 
 
+def _squared_second_derivative(self, y_true, y_pred):
+    """``ℓ'' = 2`` for every sample (the curvature of ``(ŷ - y)²``, for second-order solvers)."""
+    y_true, y_pred = self._check_y(y_true, y_pred)
+    return np.full(y_pred.shape[0], 2.0)
+
+
 # ------------------------------------------------------------------ losses
 @register_loss
 class MeanBiasError(_RegressionLoss):
@@ -192,6 +199,12 @@ class MeanAbsoluteError(_RegressionLoss):
         """``|t|`` of the residual ``t = ŷ − y`` as a piecewise-linear loss (exact LP solvers)."""
         return PiecewiseLinear(slopes=(-1.0, 1.0), kinks=(0.0,), on="residual")
 
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``|r| = sup_{|a| ≤ 1} a (y − ŷ)`` (dual coordinate ascent)."""
+        return DualSpec("quadratic", "real", -1.0, 1.0)
+
 
 @register_loss
 class MeanSquaredError(_RegressionLoss):
@@ -213,7 +226,8 @@ class MeanSquaredError(_RegressionLoss):
     survey_section = "4.2.3"
     kernel = _mse_kernel
     #: ℓ'' = 2: the Lipschitz constant of the derivative (coordinate descent steps)
-    declare = {"quadratic": True, "curvature_bound": 2.0}
+    declare = {"quadratic": True, "curvature_bound": 2.0, "second_derivative": True}
+    second_derivative = _squared_second_derivative
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -225,6 +239,12 @@ class MeanSquaredError(_RegressionLoss):
     def _probe(self, rng):
         y = np.array([0.3, -1.2, 2.0, 0.0])
         return y, [y.copy()]
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``r² = sup_a a (y − ŷ) − a²/4`` (dual coordinate ascent)."""
+        return DualSpec("quadratic", "real", -math.inf, math.inf, curvature=0.5)
 
 
 @register_loss
@@ -285,16 +305,29 @@ class HuberLoss(_RegressionLoss):
     kernel = _huber_kernel
     _param_names = ("delta",)
     #: ℓ'' = 1 on the quadratic part, 0 on the tails (whatever delta)
-    declare = {"curvature_bound": 1.0}
+    declare = {"curvature_bound": 1.0, "second_derivative": True}
 
     def __init__(self, delta=1.0):
         self.delta = delta
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = 1`` where ``|r| ≤ delta``, 0 on the linear tails (a generalized Hessian: C¹, not C²)."""
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        self._validate_params()
+        return (np.abs(y_pred - y_true) <= self.delta).astype(np.float64)
 
     def _validate_params(self):
         _positive(self, "delta")
 
     def _kinks(self):
         return (0.0, self.delta, -self.delta)
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``huber_δ(r) = sup_{|a| ≤ δ} a (y − ŷ) − a²/2`` (dual coordinate ascent)."""
+        self._validate_params()
+        return DualSpec("quadratic", "real", -float(self.delta), float(self.delta), curvature=1.0)
 
 
 @register_loss
@@ -326,16 +359,30 @@ class SmoothL1Loss(_RegressionLoss):
     _param_names = ("beta",)
     #: ℓ'' = 1/beta on the quadratic part, 0 outside
     declare = {"curvature_bound": lambda loss: (1.0 / loss.beta if isinstance(loss.beta, (int, float, np.number))
-                                                and loss.beta > 0 else None)}
+                                                and loss.beta > 0 else None),
+               "second_derivative": True}
 
     def __init__(self, beta=1.0):
         self.beta = beta
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = 1/beta`` where ``|r| < beta``, 0 outside (a generalized Hessian)."""
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        self._validate_params()
+        return (np.abs(y_pred - y_true) < self.beta) / float(self.beta)
 
     def _validate_params(self):
         _positive(self, "beta")
 
     def _kinks(self):
         return (0.0, self.beta, -self.beta)
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``sup_{|a| ≤ 1} a (y − ŷ) − β a²/2`` (dual coordinate ascent)."""
+        self._validate_params()
+        return DualSpec("quadratic", "real", -1.0, 1.0, curvature=float(self.beta))
 
 
 @register_loss
@@ -357,7 +404,13 @@ class LogCoshLoss(_RegressionLoss):
     survey_section = "4.2.8"
     kernel = _log_cosh_kernel
     #: ℓ'' = sech²(r) ≤ 1
-    declare = {"curvature_bound": 1.0}
+    declare = {"curvature_bound": 1.0, "second_derivative": True}
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = sech²(r) = 4e^{-2|r|} / (1 + e^{-2|r|})²`` (finite for any residual)."""
+        y_true, y_pred = self._check_y(y_true, y_pred)
+        e = np.exp(-2.0 * np.abs(y_pred - y_true))
+        return 4.0 * e / (1.0 + e) ** 2
 
     def _kinks(self):
         return ()
@@ -417,6 +470,10 @@ class RootMeanSquaredLogError(_RegressionLoss):
             )
         return y_true, y_pred
 
+    def _boundary_check(self, y_true, y_pred):
+        # value_and_gradient from a user (not a solver) checks the domain y, y_pred > -1 too
+        self._check_y(y_true, y_pred)
+
     def _check_target(self, y):
         if np.any(np.asarray(y) <= -1):
             raise ValueError(
@@ -457,7 +514,8 @@ class LassoLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.4"
     kernel = _mse_kernel
-    declare = {"quadratic": True, "curvature_bound": 2.0}
+    declare = {"quadratic": True, "curvature_bound": 2.0, "second_derivative": True}
+    second_derivative = _squared_second_derivative
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -507,7 +565,8 @@ class RidgeLoss(_RegressionLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX", "S-CONV"})
     survey_section = "4.2.5"
     kernel = _mse_kernel
-    declare = {"quadratic": True, "curvature_bound": 2.0}
+    declare = {"quadratic": True, "curvature_bound": 2.0, "second_derivative": True}
+    second_derivative = _squared_second_derivative
 
     def fit_intercept_only(self, y, sample_weight):
         """The weighted mean, the constant that minimises the squared error."""
@@ -576,6 +635,13 @@ class QuantileLoss(_RegressionLoss):
         if not (isinstance(self.quantile, (int, float, np.number)) and 0 < self.quantile < 1):
             raise ValueError(f"quantile: quantile must be in (0, 1), got {self.quantile!r}")
 
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``pinball_τ = sup_{a ∈ [τ − 1, τ]} a (y − ŷ)`` (dual coordinate ascent)."""
+        self._validate_params()
+        return DualSpec("quadratic", "real", float(self.quantile) - 1.0, float(self.quantile))
+
 
 @register_loss
 class EpsilonInsensitiveLoss(_RegressionLoss):
@@ -620,3 +686,66 @@ class EpsilonInsensitiveLoss(_RegressionLoss):
 
     def _kinks(self):
         return (self.epsilon, -self.epsilon)
+
+    declare = dict(declare, dual=True)
+
+    def dual(self):
+        """``max(0, |r| − ε) = sup_{|a| ≤ 1} a (y − ŷ) − ε|a|`` (liblinear's L1-loss SVR dual)."""
+        self._validate_params()
+        return DualSpec("quadratic", "real", -1.0, 1.0, epsilon=float(self.epsilon))
+
+
+@loss_kernel
+def _sq_eps_kernel(y, p, params):
+    eps = params[0]
+    r = p - y
+    a = abs(r)
+    if a > eps:
+        return (a - eps) * (a - eps), 2.0 * (a - eps) * sign(r)
+    return 0.0, 0.0
+
+
+@register_loss
+class SquaredEpsilonInsensitiveLoss(_RegressionLoss):
+    r"""Squared epsilon-insensitive loss (L2-loss support vector regression; not in the survey).
+
+    .. math:: \ell = \max(0, |y - \hat y| - \varepsilon)^2
+
+    Errors inside the tube cost nothing, larger ones quadratically: the loss
+    of ``LinearSVR(loss="squared_epsilon_insensitive")`` (liblinear's L2-loss
+    SVR) and ``SGDRegressor(loss="squared_epsilon_insensitive")``. Added for
+    scikit-learn parity.
+
+    Parameters
+    ----------
+    epsilon : float, default=0.1
+        Width of the insensitive tube (≥ 0), in the units of ``y``.
+
+    Notes
+    -----
+    Derivative: ``2 (|r| − ε) sign(r)`` outside the tube, 0 inside (C¹).
+    Properties: ``CONT, DIFF, CONVEX``; not Lipschitz (the slope grows with
+    the residual), not strictly convex (flat inside the tube).
+    """
+
+    name = "squared_epsilon_insensitive"
+    properties = frozenset({"CONT", "DIFF", "CONVEX"})
+    survey_section = "(not in the survey)"
+    kernel = _sq_eps_kernel
+    _param_names = ("epsilon",)
+    declare = {"dual": True}
+
+    def __init__(self, epsilon=0.1):
+        self.epsilon = epsilon
+
+    def _validate_params(self):
+        if not (isinstance(self.epsilon, (int, float, np.number)) and self.epsilon >= 0):
+            raise ValueError(f"squared_epsilon_insensitive: epsilon must be >= 0, got {self.epsilon!r}")
+
+    def _kinks(self):
+        return (self.epsilon, -self.epsilon)
+
+    def dual(self):
+        """``max(0, |r| − ε)² = sup_a a (y − ŷ) − ε|a| − a²/4`` (liblinear's L2-loss SVR dual)."""
+        self._validate_params()
+        return DualSpec("quadratic", "real", -math.inf, math.inf, epsilon=float(self.epsilon), curvature=0.5)

@@ -18,6 +18,11 @@ class _Regularizer(Loss):
     family = "error"
     kind = "regularizer"
     declare = {"regularizer": True}
+    _y_true_optional = _y_true_ignored = True  # reg(w) or reg(y_true, w): y_true is not used
+
+    def _boundary_check(self, y_true, w):
+        if np.ndim(w) != 1:
+            raise ValueError(f"{self.name}: w must be the 1-D vector of coefficients, got shape {np.shape(w)}")
     #: the estimator's ``penalty`` string this regulariser stands for
     penalty_name = None
     l1_ratio = None
