@@ -13,11 +13,13 @@ from .estimators import LossClassifier, LossRegressor
 from .estimators import LossRanker, mean_ndcg_score, ndcg_scorer, retrieval_ndcg_score
 from .estimators import LossGenerator
 
+from .metrics import make_loss_scorer
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Loss", "ScalarLoss", "get_loss", "list_losses", "register_loss", "loss_kernel",
     "SCALAR_SIGNATURE", "PROPERTIES", "check_properties", "LossRegressor",
-    "LossRanker", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier",
+    "LossRanker", "make_loss_scorer", "mean_ndcg_score", "ndcg_scorer", "retrieval_ndcg_score", "LossClassifier",
     "LossGenerator",
 ]

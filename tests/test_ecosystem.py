@@ -48,3 +48,41 @@ def test_a_loss_is_a_metric_in_multi_metric_scoring(diabetes):
     assert np.all(res["test_huber"] < 0)
     assert -make_scorer(huber, greater_is_better=False)(fold, X[:59], y[:59]) == pytest.approx(
         huber(y[:59], fold.predict(X[:59])))
+
+
+def test_make_loss_scorer_single_and_multi_metric(diabetes):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = diabetes
+    scorer = skl.make_loss_scorer("huber", delta=1.0)
+    model = Ridge().fit(X[60:], y[60:])
+    assert scorer(model, X[:60], y[:60]) == pytest.approx(-skl.get_loss("huber", delta=1.0)(y[:60], model.predict(X[:60])))
+    res = cross_validate(Ridge(), X, y, cv=3, scoring={"huber": scorer, "mae": skl.make_loss_scorer("absolute_error")})
+    assert np.all(res["test_huber"] < 0) and np.all(res["test_mae"] < 0)
+    # classification: the loss sees the raw scores (decision_function), as the losses are defined
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    clf = LogisticRegression(max_iter=5000).fit(Xc, yc)
+    ce = skl.make_loss_scorer("cross_entropy")
+    from sklearn.metrics import log_loss
+    assert -ce(clf, Xc, yc) == pytest.approx(log_loss(yc, clf.predict_proba(Xc)), rel=1e-9)
+    with pytest.raises(ValueError, match="ranking"):
+        skl.make_loss_scorer("ranknet")
+
+
+def test_embedding_ranker_in_a_pandas_pipeline():
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), skl.LossRanker("triplet", n_components=2, random_state=0))
+    pipe.set_output(transform="pandas")
+    Z = pipe.fit_transform(pd.DataFrame(X, columns=list("abcd")), y)
+    assert isinstance(Z, pd.DataFrame) and list(Z.columns) == ["lossranker0", "lossranker1"]
+    np.testing.assert_allclose(Z.to_numpy(), pipe[-1].set_output(transform="default").transform(
+        pipe[0].transform(pd.DataFrame(X, columns=list("abcd")))), rtol=1e-12)
+    # a query-mode ranker is no transformer
+    assert not hasattr(skl.LossRanker("ranknet"), "transform")
+    assert not hasattr(skl.LossRanker("ranknet"), "set_output")

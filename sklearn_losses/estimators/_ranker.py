@@ -31,7 +31,9 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.metrics import make_scorer
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils import check_random_state
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -583,12 +585,33 @@ class LossRanker(BaseLossEstimator):
         if self.mode_ != "embedding":
             raise ValueError("transform is defined in embedding mode (fit(X, y) without group=); this "
                              "ranker was fitted on queries: use predict for scores")
-        return self._embed(X)
+        return _wrap_data_with_container("transform", self._embed(X), X, self)
 
     @available_if(lambda est: est._loss_supports_embedding())
     def fit_transform(self, X, y, **fit_params):
         """``fit(X, y, **fit_params).transform(X)`` (embedding mode)."""
         return self.fit(X, y, **fit_params).transform(X)
+
+    @available_if(lambda est: est._loss_supports_embedding())
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding's coordinates: ``lossranker0``, ``lossranker1``, ... (embedding mode)."""
+        check_is_fitted(self, "coef_")
+        return ClassNamePrefixFeaturesOutMixin.get_feature_names_out(self, input_features)
+
+    #: transform's output follows set_output (scikit-learn's wrapping protocol)
+    _sklearn_auto_wrap_output_keys = {"transform"}
+
+    @property
+    def _n_features_out(self):
+        return self.coef_.shape[1]
+
+    @available_if(lambda est: est._loss_supports_embedding())
+    def set_output(self, *, transform=None):
+        """Set the container of :meth:`transform`'s output (``"default"``, ``"pandas"``, ``"polars"``), as
+        scikit-learn's transformers (embedding mode)."""
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
 
     def predict(self, X):
         """Query mode: scores ``(n_samples,)``, comparable within a query.
