@@ -8,5 +8,7 @@ from .classification import *  # noqa: F401,F403,E402
 from .energy import *  # noqa: F401,F403,E402
 from . import ranking  # noqa: F401,E402  (register the catalogue)
 from .ranking import *  # noqa: F401,F403,E402
+from . import glm  # noqa: F401,E402  (register the catalogue)
+from .glm import *  # noqa: F401,F403,E402
 from . import generative  # noqa: F401,E402  (register the catalogue)
 from .generative import *  # noqa: F401,F403,E402
