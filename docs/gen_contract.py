@@ -41,7 +41,7 @@ from gen_catalogue import _PROPS, _TASKS, _cell, _first_line  # noqa: E402
 #: the parts of the generated file, in order (``contract.rst`` includes each by name)
 PARTS = ("fields", "capabilities", "solvers", "matrix", "rule", "wrappers")
 
-#: tasks the estimators fit (the matrix); generative losses are for your own training loop
+#: tasks the solver matrix covers; generative losses train in LossGenerator, on their model families
 MATRIX_TASKS = ("regression", "classification", "energy", "ranking")
 
 #: the matrix's problem: the penalty (unless the loss carries its own), the sample count,
@@ -430,7 +430,7 @@ def render_matrix(rows):
     out = [
         "Each key of the tasks "
         + ", ".join(f"*{t}*" for t in MATRIX_TASKS)
-        + f" (generative losses are for your own training loop) on one problem: penalty "
+        + f" (generative losses train in ``LossGenerator``, each on its model family: see its docstring) on one problem: penalty "
         f"``{MATRIX_PENALTY!r}``"
         + (f" (or the one the loss carries: {', '.join(carried)})" if carried else "")
         + f", {MATRIX_SAMPLES:,} samples, "

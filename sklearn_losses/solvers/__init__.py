@@ -50,7 +50,7 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
 
     1. a loss that provides ``dc_decomposition`` (ramp) → ``cccp`` (a sequence of convex problems);
     2. a ``quadratic`` per-sample loss (MSE, ridge) with the l2 penalty or none → ``closed_form``;
-    2b. a piecewise-linear loss (it provides ``linear_program``: MAE, quantile, ε-insensitive,
+       a piecewise-linear loss (it provides ``linear_program``: MAE, quantile, ε-insensitive,
        hinge) with the l1 penalty or none → ``linprog``, the exact LP (HiGHS, dual form), while
        ``n_samples · n_features · pieces ≤ LP_MAX_ENTRIES`` (measured 20–90× faster than
        QuantileRegressor's primal LP and 2–15× faster than ``subgradient``, and exact);

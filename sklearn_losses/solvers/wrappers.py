@@ -76,7 +76,7 @@ class Reweighting(Solver):
     3. solve the last frozen loss to the solver's own tolerance, so the result
        is the optimum of a frozen problem (its certificate is the solver's).
 
-    Every round moves the weights (the |ΔNDCG| of the new ranking), so solving
+    Every round moves the weights (the ``|ΔNDCG|`` of the new ranking), so solving
     the intermediate rounds to full precision is wasted work.
     The result's objective is the true (unfrozen) loss at the final point;
     ``n_rounds_`` records the rounds that ran.
