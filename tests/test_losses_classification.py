@@ -223,9 +223,14 @@ def test_focal_values(gamma):
                                    skl.get_loss("cross_entropy").loss(yk, S))
 
 
-def test_focal_scalar_alpha_needs_binary():
-    with pytest.raises(ValueError, match="vector"):
-        skl.get_loss("focal", alpha=0.25).loss([0, 1, 2], np.zeros((3, 3)))
+def test_focal_scalar_alpha_multiclass_is_the_same_weight_for_every_class():
+    """LOSSES.md: α_y, with a scalar alpha the same weight for every class (K > 2)."""
+    S = RNG.normal(size=(6, 3))
+    y = np.array([0, 1, 2, 2, 1, 0])
+    scalar = skl.get_loss("focal", alpha=0.25).loss(y, S)
+    np.testing.assert_allclose(scalar, 0.25 * skl.get_loss("focal").loss(y, S), rtol=1e-13)
+    with pytest.raises(ValueError, match="3 classes"):
+        skl.get_loss("focal", alpha=[0.2, 0.8]).loss(y, S)
 
 
 def test_label_smoothing():

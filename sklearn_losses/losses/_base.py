@@ -569,6 +569,8 @@ class ScalarLoss(Loss):
         y_true = np.require(y_true, np.float64, ("C", "W"))
         y_pred = np.require(y_pred, np.float64, ("C", "W"))
         shape = y_pred.shape
+        if len(shape) > 2:
+            raise ValueError(f"{self.name}: y_pred must have shape (n_samples,) or (n_samples, k), got {shape}")
         lo = np.empty(y_pred.size)
         go = np.empty(y_pred.size)
         scalar_loss_grad(y_true.ravel(), y_pred.ravel(), self._params_array(), type(self).kernel, lo, go)

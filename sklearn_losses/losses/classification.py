@@ -1068,10 +1068,11 @@ class FocalLoss(_ProbabilisticLoss):
     gamma : float, default=2.0
         Focusing parameter (≥ 0).
     alpha : None, float or array-like of shape (K,), default=None
-        Class weighting. ``None``: 1 for every class. A float (binary only):
-        ``alpha`` for class 1, ``1 - alpha`` for class 0 (the paper's best
-        pair is ``gamma=2, alpha=0.25``). A length-K vector: weight of each
-        class (length 2 for binary).
+        Class weighting. ``None``: 1 for every class. A float: for binary
+        input ``alpha`` for class 1 and ``1 - alpha`` for class 0 (the paper's
+        best pair is ``gamma=2, alpha=0.25``); for K > 2 classes the same
+        weight ``α_y = alpha`` for every class (LOSSES.md). A length-K vector:
+        weight of each class (length 2 for binary).
 
     Notes
     -----
@@ -1138,12 +1139,8 @@ class FocalLoss(_ProbabilisticLoss):
             return np.ones(k)
         a = np.asarray(self.alpha, dtype=float)
         if a.ndim == 0:
-            if k != 2:
-                raise ValueError(
-                    "focal: a scalar alpha weights class 1 against class 0 (binary); for "
-                    f"{k} classes pass a vector of {k} class weights."
-                )
-            return np.array([1.0 - a, a])
+            # binary: alpha for class 1, 1 - alpha for class 0; K classes: alpha_y = alpha for every y
+            return np.array([1.0 - a, a]) if k == 2 else np.full(k, float(a))
         if a.shape[0] != k:
             raise ValueError(f"focal: alpha has {a.shape[0]} weights but there are {k} classes")
         return a

@@ -894,6 +894,11 @@ class LambdaLoss(_PairwiseQueryLoss):
     def _pair_param(self):
         return float(self.sigma) if self.base == "logistic" else 1.0
 
+    def _check_grades(self, y):
+        if self.gain == "exponential" and y.size and np.max(y) > 1000:
+            raise ValueError("lambda_loss: y_true (relevance grades) above 1000 overflow the exponential gain "
+                             "2**grade - 1; rescale the grades or use gain='linear'")
+
     def delta_ndcg(self, y, s, index, doc_weight=None):
         """``|ΔNDCG_ij|`` of the index's pairs, positions from the scores ``s``.
 
@@ -901,6 +906,7 @@ class LambdaLoss(_PairwiseQueryLoss):
         that many consecutive positions; the weight returned is per copy pair,
         see :func:`_lambda_weights`). None: once each.
         """
+        self._check_grades(y)
         pi, pj, _ = self._pairs(y, index)
         out = np.empty(pi.shape[0])
         dw = np.ones(y.shape[0]) if doc_weight is None else np.ascontiguousarray(doc_weight, dtype=np.float64)
