@@ -372,11 +372,11 @@ def test_declared_dc_decomposition_gives_cccp():
     """A subclass of a built-in declaring dc_decomposition is fitted by cccp.
 
     Its split is ``hinge − 0``, so CCCP minimises the hinge objective: it must
-    reach the objective the subgradient solver reaches for the built-in hinge.
+    reach the objective dual coordinate ascent reaches (certified) for the built-in hinge.
     """
     a = _fit(LossClassifier(DCHinge(), alpha=0.01), X_CLF, Y_CLF)
     b = _fit(LossClassifier("hinge", alpha=0.01), X_CLF, Y_CLF)
-    assert a.solver_ == "cccp" and b.solver_ == "subgradient"
+    assert a.solver_ == "cccp" and b.solver_ == "dual_cd"
     assert a.objective_ == pytest.approx(b.objective_, rel=1e-5)
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-3)
 
@@ -391,7 +391,7 @@ def test_declared_trivial_minimizer_gives_sgd():
     b = LossClassifier("hinge", solver="sgd", **kw).fit(X_CLF, Y_CLF)
     assert a.solver_ == "sgd"
     np.testing.assert_array_equal(a.coef_, b.coef_)
-    assert _fit(LossClassifier(HingeLoss()), X_CLF, Y_CLF).solver_ == "subgradient"
+    assert _fit(LossClassifier(HingeLoss()), X_CLF, Y_CLF).solver_ == "dual_cd"
     # the built-in perceptron declares it; a subclass withdrawing it goes to the batch solver
     assert LossClassifier("perceptron", random_state=0).fit(X_CLF, Y_CLF).solver_ == "sgd"
     assert _fit(LossClassifier(NonTrivialPerceptron()), X_CLF, Y_CLF).solver_ == "subgradient"
@@ -419,9 +419,9 @@ def test_wrong_solver_error_names_missing_capability_and_lists_working_solvers()
     median = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(X_REG, Y_REG)
     optimum = np.mean(np.abs(X_REG @ median.coef_ + median.intercept_ - Y_REG))
     rel = {"subgradient": 1e-5, "derivative_free": 1e-3, "sgd": 1e-2, "linprog": 1e-9}
-    # without a penalty the exact LP applies too (it needs l1 or none)
+    # without a penalty the exact LP applies too (it needs l1 or none), dual CD does not (l2 only)
     able = compatible_solvers(capabilities(get_loss("mean_absolute_error")), None)
-    assert set(able) == set(listed) | {"linprog"}
+    assert set(able) == (set(listed) | {"linprog"}) - {"dual_cd"}
     for name in SOLVERS:
         est = LossRegressor("mean_absolute_error", penalty=None, solver=name, max_iter=200, random_state=0)
         if name in able:

@@ -211,12 +211,14 @@ def test_kernel_approximations_fit(diabetes):
 @pytest.mark.parametrize("key, expected", [
     ("mean_squared_error", "closed_form"), ("ridge", "closed_form"), ("lasso", "lbfgs"),
     ("huber", "lbfgs"), ("log_cosh", "lbfgs"), ("smooth_l1", "lbfgs"),
-    ("root_mean_squared_error", "lbfgs"), ("mean_absolute_error", "subgradient"),
-    ("quantile", "subgradient"), ("epsilon_insensitive", "subgradient"),
+    ("root_mean_squared_error", "lbfgs"),
+    # dual coordinate ascent, followed by subgradient steps where it does not converge (data-dependent)
+    ("mean_absolute_error", ("dual_cd", "subgradient")), ("quantile", ("dual_cd", "subgradient")),
+    ("epsilon_insensitive", ("dual_cd", "subgradient")),
 ])
 def test_auto_solver_choice(diabetes, key, expected):
     X, y = diabetes
-    assert LossRegressor(key).fit(X, y).solver_ == expected
+    assert LossRegressor(key).fit(X, y).solver_ in ((expected,) if isinstance(expected, str) else expected)
 
 
 def test_auto_picks_sgd_for_large_n(monkeypatch, diabetes):

@@ -26,7 +26,7 @@ from ..contract import capabilities, check_loss_protocol
 from ..exceptions import ConvergenceWarning, DivergenceError
 from ..losses import get_loss
 from ..models import make_model
-from ..solvers import MultiStart, Problem, Reweighting, Solver, get_solver, select_solver, SOLVERS
+from ..solvers import Fallback, MultiStart, Problem, Reweighting, Solver, get_solver, select_solver, SOLVERS
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -215,11 +215,12 @@ class BaseLossEstimator(BaseEstimator):
     def _partial_caps(self, caps):
         return caps
 
-    def _build_solver(self, plan, penalty, n_samples, partial, n_features=None):
+    def _build_solver(self, plan, penalty, n_samples, partial, n_features=None, alpha=None):
         caps, n_out = plan.caps, plan.targets[0][1]
         omap = plan.output_map
         instance, cls, options = self._solver_spec()
         max_rounds = options.pop("lambda_rounds", None)
+        auto = False
         if instance is None:
             if cls is None:
                 anywhere = set().union(*(c._get_param_names() for c in SOLVERS.values()))
@@ -228,9 +229,10 @@ class BaseLossEstimator(BaseEstimator):
                     raise ValueError(f"solver_options: {unknown} are parameters of no solver; the solvers "
                                      f"take {sorted(anywhere)} (and 'lambda_rounds')")
                 cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap,
-                                                                  n_features)]
+                                                                  n_features, alpha)]
                 known = set(cls._get_param_names())
                 options = {k: v for k, v in options.items() if k in known}
+                auto = True
             instance = cls.from_estimator(self, options)
         if partial:
             if not instance.stochastic:
@@ -238,6 +240,8 @@ class BaseLossEstimator(BaseEstimator):
             instance.set_params(max_iter=1, tol=None, early_stopping=False)
         instance.check(caps, penalty, n_out, omap)
         solver = instance
+        if auto and instance.fallback is not None:  # a solver whose convergence depends on the data
+            solver = Fallback(instance, SOLVERS[instance.fallback].from_estimator(self))
         if caps.reweighting is not None and not partial:
             solver = Reweighting(solver, max_rounds=10 if max_rounds is None else int(max_rounds))
         restarts = self._n_restarts(caps, instance, partial)
@@ -309,7 +313,7 @@ class BaseLossEstimator(BaseEstimator):
             F = F.toarray()
         omap = plan.output_map(F) if plan.output_map is not None else None
         plan.output_map = omap
-        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1])
+        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha)
         name = instance.name
         states = self._solver_states if continuing else [None] * len(plan.targets)
 
@@ -339,6 +343,8 @@ class BaseLossEstimator(BaseEstimator):
         certs = [float(r.certificate) for r in results if np.isfinite(r.certificate)]
         fitted.update(optimality_=max(certs) if certs else np.nan,
                       optimality_kind_=kinds.pop() if len(kinds) == 1 else "mixed")
+        if isinstance(solver, Fallback):
+            name = solver.used_
         fitted.update(loss_=loss, model_=model, solver_=name,
                       objective_=float(sum(r.objective for r in results)) / plan.split_outputs,
                       n_iter_=self.n_iter_ + n_iter if continuing else n_iter,

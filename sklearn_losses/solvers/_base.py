@@ -348,6 +348,8 @@ class Solver(BaseEstimator):
     requires = (penalty_in(None, "l2", "l1", "elasticnet"),)
     stochastic = False
     restartable = True
+    #: a solver that ``solver="auto"`` follows with this one (by name) where it does not converge
+    fallback = None
 
     def __init__(self, max_iter=1000, tol=1e-4, verbose=0):
         self.max_iter = max_iter

@@ -149,3 +149,46 @@ class Reweighting(Solver):
                             converged=True if res is None else res.converged, objective=value,
                             certificate=np.nan if res is None else res.certificate,
                             certificate_kind="none" if res is None else res.certificate_kind)
+
+
+class Fallback(Solver):
+    """Run ``primary``; if it does not converge, continue with ``secondary`` from its point.
+
+    ``solver="auto"`` uses it where the fast solver's convergence depends on the
+    data (dual coordinate ascent on a badly conditioned dual): the fit is then
+    as fast as the primary solver where it converges, and never less exact
+    than the secondary one. The result is the better of the two (lower
+    objective), with its own certificate; ``used_`` names the solver whose
+    result was kept.
+
+    Parameters
+    ----------
+    primary, secondary : Solver
+    """
+
+    def __init__(self, primary=None, secondary=None):
+        self.primary = primary
+        self.secondary = secondary
+
+    @property
+    def name(self):
+        return self.primary.name
+
+    @property
+    def stochastic(self):
+        return False
+
+    def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
+        return self.primary.unmet(caps, penalty, n_outputs, output_map)
+
+    def solve(self, problem, coef, intercept, state=None):
+        first = self.primary.solve(problem, coef, intercept)
+        self.used_ = self.primary.name
+        if first.converged:
+            return first
+        second = self.secondary.solve(problem, first.coef, first.intercept)
+        if second.objective <= first.objective:
+            self.used_ = self.secondary.name
+            second.n_iter += first.n_iter
+            return second
+        return first

@@ -1,0 +1,316 @@
+"""Dual coordinate ascent (``DualCDSolver``) against outside optima of the same objective.
+
+Our l2 objective ``(1/Σs) Σ s_i L_i + (α/2)‖w‖²`` is ``α`` times liblinear's /
+libsvm's ``½‖w‖² + Σ C_i L_i`` with ``C_i = s_i / (α Σs)``; libsvm (``SVC``,
+``SVR`` with a linear or rbf kernel) leaves the intercept unpenalised, as we
+do, so it is an exact outside reference with ``fit_intercept=True``;
+``LinearSVC`` / ``LinearSVR`` (liblinear) are with ``fit_intercept=False``;
+``LogisticRegression`` and ``Ridge`` do not penalise the intercept either.
+Every test compares objective values (and coefficients where the optimum is
+unique) and checks the solver's own duality-gap certificate.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR
+
+import sklearn_losses as skl
+from sklearn_losses import LossClassifier, LossRegressor
+from sklearn_losses.losses._dual import DualSpec
+from sklearn_losses.solvers import Problem, objective
+from sklearn_losses.solvers.dual_cd import DualCDSolver
+
+ALPHA = 1e-2
+DUAL_KEYS = ["hinge", "squared_hinge", "smoothed_hinge", "quadratically_smoothed_hinge", "modified_huber",
+             "cross_entropy", "mean_absolute_error", "mean_squared_error", "huber", "smooth_l1", "quantile",
+             "epsilon_insensitive", "squared_epsilon_insensitive"]
+
+
+def _data(n=120, d=8, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d)
+    y_cls = np.where(X @ w + 0.8 * rng.standard_normal(n) + 0.4 > 0, 1.0, -1.0)
+    y_reg = X @ w + 0.5 * rng.standard_normal(n) + 0.7
+    sw = rng.integers(1, 4, n).astype(float)
+    return X, y_cls, y_reg, sw
+
+
+def _targets(loss, y_cls, y_reg):
+    enc = loss.capabilities.label_encoding
+    return y_cls if enc == "pm1" else ((y_cls > 0).astype(float) if enc == "01" else y_reg)
+
+
+def _solve(loss, X, y, sw, fit_intercept, tol=1e-10, alpha=ALPHA, **kw):
+    problem = Problem(X=X, y=y, sample_weight=sw, loss=loss, penalty="l2", alpha=alpha,
+                      fit_intercept=fit_intercept)
+    res = DualCDSolver(tol=tol, max_iter=20000, **kw).solve(problem, np.zeros(X.shape[1]), 0.0)
+    return problem, res
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def _obj(problem, coef, intercept):
+    return objective(problem, np.ravel(coef), float(np.ravel(intercept)[0]) if np.ndim(intercept) else intercept)[0]
+
+
+# ------------------------------------------------ the certificate on every declared loss
+@pytest.mark.parametrize("key", DUAL_KEYS)
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_every_declared_loss_reaches_a_tiny_duality_gap(key, fit_intercept):
+    """Dense and CSR give the same point; the real problem's gap is ≤ tol (and ≥ −rounding).
+
+    The objective is α-strongly convex in ``w``: a relative gap ``g`` puts ``w`` within
+    ``sqrt(2 g |P| / α)`` of the optimum, so the two runs agree within twice that.
+    """
+    X, y_cls, y_reg, sw = _data()
+    loss = skl.get_loss(key)
+    y = _targets(loss, y_cls, y_reg)
+    pd, rd = _solve(loss, X, y, sw, fit_intercept, tol=1e-12)
+    ps, rs = _solve(loss, sp.csr_matrix(X), y, sw, fit_intercept, tol=1e-12)
+    for p, r in ((pd, rd), (ps, rs)):
+        assert r.certificate_kind == "duality_gap"
+        assert r.converged and -1e-13 <= r.certificate <= 1e-12, (key, r.certificate)
+        assert r.objective == pytest.approx(_obj(p, r.coef, r.intercept), rel=1e-12)
+    radius = 2 * np.sqrt(2 * max(rd.certificate, rs.certificate, 1e-16) * abs(rd.objective) / ALPHA)
+    assert np.linalg.norm(rs.coef - rd.coef) <= radius + 1e-9
+    assert rs.objective == pytest.approx(rd.objective, rel=1e-11)
+    if not fit_intercept:
+        assert rd.intercept == 0.0
+
+
+@pytest.mark.parametrize("key", ["hinge", "epsilon_insensitive", "cross_entropy", "squared_hinge"])
+def test_sample_weight_is_repetition(key):
+    X, y_cls, y_reg, sw = _data(n=80)
+    loss = skl.get_loss(key)
+    y = _targets(loss, y_cls, y_reg)
+    rep = np.repeat(np.arange(X.shape[0]), sw.astype(int))
+    _, r_w = _solve(loss, X, y, sw, True, tol=1e-13)
+    _, r_r = _solve(loss, X[rep], y[rep], np.ones(rep.size), True, tol=1e-13)
+    np.testing.assert_allclose(r_w.coef, r_r.coef, atol=1e-6)
+    assert r_w.intercept == pytest.approx(r_r.intercept, abs=1e-6)
+    assert r_w.objective == pytest.approx(r_r.objective, rel=1e-9)
+
+
+# ------------------------------------------------ outside optima
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hinge_with_intercept_matches_libsvm(sparse):
+    """SVC(kernel="linear") minimises ½‖w‖² + C Σ s_i hinge_i, intercept unpenalised: our problem."""
+    X, y, _, sw = _data(n=150)
+    Xm = sp.csr_matrix(X) if sparse else X
+    problem, res = _solve(skl.get_loss("hinge"), Xm, y, sw, True)
+    svc = SVC(kernel="linear", C=1.0 / (ALPHA * sw.sum()), tol=1e-10).fit(Xm, y, sample_weight=sw)
+    theirs = _obj(problem, svc.coef_.toarray() if sp.issparse(svc.coef_) else svc.coef_, svc.intercept_)
+    assert res.certificate <= 1e-10
+    assert res.objective <= theirs * (1 + 1e-9)
+    assert res.objective == pytest.approx(theirs, rel=1e-7)
+    np.testing.assert_allclose(res.coef, np.ravel(svc.coef_.toarray() if sp.issparse(svc.coef_) else svc.coef_),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hinge_without_intercept_matches_the_box_qp(sparse):
+    """Without intercept the hinge dual is a box QP: scipy's L-BFGS-B solves it to ~1e-15."""
+    X, y, _, sw = _data(n=150)
+    Xm = sp.csr_matrix(X) if sparse else X
+    problem, res = _solve(skl.get_loss("hinge"), Xm, y, sw, False, tol=1e-13)
+    C = sw / (ALPHA * sw.sum())
+    Z = X * y[:, None]
+
+    def neg_dual(t):
+        v = Z.T @ t
+        return 0.5 * v @ v - t.sum(), Z @ v - 1.0
+
+    out = minimize(neg_dual, np.zeros(X.shape[0]), jac=True, method="L-BFGS-B", bounds=np.column_stack([0 * C, C]),
+                   options={"maxiter": 100_000, "ftol": 1e-16, "gtol": 1e-13})
+    w_ref = Z.T @ out.x
+    assert res.certificate <= 1e-13
+    assert res.objective == pytest.approx(-out.fun * ALPHA, rel=1e-10)
+    np.testing.assert_allclose(res.coef, w_ref, atol=1e-6)
+    # liblinear (LinearSVC) reaches the same objective from above
+    svc = _quiet(LinearSVC(loss="hinge", C=1.0 / (ALPHA * sw.sum()), fit_intercept=False, dual=True, tol=1e-10,
+                           max_iter=100_000).fit, Xm, y, sample_weight=sw)
+    assert res.objective <= _obj(problem, svc.coef_, 0.0) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_squared_hinge_without_intercept_matches_linearsvc(sparse):
+    X, y, _, _ = _data(n=150)
+    n = X.shape[0]
+    Xm = sp.csr_matrix(X) if sparse else X
+    problem, res = _solve(skl.get_loss("squared_hinge"), Xm, y, np.ones(n), False, tol=1e-13)
+    svc = _quiet(LinearSVC(loss="squared_hinge", C=1.0 / (n * ALPHA), fit_intercept=False, dual=True, tol=1e-12,
+                           max_iter=200_000).fit, Xm, y)
+    assert res.certificate <= 1e-13
+    assert res.objective <= _obj(problem, svc.coef_, 0.0) * (1 + 1e-12)
+    np.testing.assert_allclose(res.coef, svc.coef_.ravel(), atol=1e-6)
+
+
+def test_epsilon_insensitive_matches_liblinear_and_libsvm():
+    X, _, y, _ = _data(n=150)
+    n = X.shape[0]
+    loss = skl.get_loss("epsilon_insensitive", epsilon=0.3)
+    C = 1.0 / (n * ALPHA)
+    p0, r0 = _solve(loss, X, y, np.ones(n), False, tol=1e-13)
+    svr = _quiet(LinearSVR(loss="epsilon_insensitive", epsilon=0.3, C=C, fit_intercept=False, dual=True,
+                           tol=1e-12, max_iter=200_000).fit, X, y)
+    assert r0.objective <= _obj(p0, svr.coef_, 0.0) * (1 + 1e-9)
+    np.testing.assert_allclose(r0.coef, svr.coef_, atol=1e-5)
+    p1, r1 = _solve(loss, X, y, np.ones(n), True)
+    svr1 = SVR(kernel="linear", epsilon=0.3, C=C, tol=1e-10).fit(X, y)
+    theirs = _obj(p1, svr1.coef_, svr1.intercept_)
+    assert r1.certificate <= 1e-10
+    assert r1.objective <= theirs * (1 + 1e-9)
+    assert r1.objective == pytest.approx(theirs, rel=1e-7)
+
+
+def test_squared_epsilon_insensitive_matches_linearsvr():
+    X, _, y, _ = _data(n=150)
+    n = X.shape[0]
+    loss = skl.get_loss("squared_epsilon_insensitive", epsilon=0.2)
+    p, r = _solve(loss, X, y, np.ones(n), False, tol=1e-13)
+    svr = _quiet(LinearSVR(loss="squared_epsilon_insensitive", epsilon=0.2, C=1.0 / (n * ALPHA),
+                           fit_intercept=False, dual=True, tol=1e-12, max_iter=200_000).fit, X, y)
+    assert r.objective <= _obj(p, svr.coef_, 0.0) * (1 + 1e-9)
+    np.testing.assert_allclose(r.coef, svr.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_logistic_matches_logistic_regression(sparse):
+    """LogisticRegression(lbfgs) does not penalise the intercept either: the same objective."""
+    X, y, _, sw = _data(n=150)
+    Xm = sp.csr_matrix(X) if sparse else X
+    y01 = (y > 0).astype(float)
+    problem, res = _solve(skl.get_loss("cross_entropy"), Xm, y01, sw, True, tol=1e-13)
+    lr = LogisticRegression(C=1.0 / (ALPHA * sw.sum()), tol=1e-12, max_iter=10_000).fit(Xm, y01, sample_weight=sw)
+    assert res.objective <= _obj(problem, lr.coef_, lr.intercept_) * (1 + 1e-10)
+    np.testing.assert_allclose(res.coef, lr.coef_.ravel(), atol=1e-6)
+    assert res.intercept == pytest.approx(lr.intercept_[0], abs=1e-6)
+
+
+def test_squared_error_matches_ridge():
+    """(1/n) Σ r² + (α/2)‖w‖² = (1/n) [Σ r² + (nα/2)‖w‖²]: Ridge(alpha = nα/2), intercept free."""
+    X, _, y, _ = _data(n=150)
+    n = X.shape[0]
+    problem, res = _solve(skl.get_loss("mean_squared_error"), X, y, np.ones(n), True, tol=1e-13)
+    ridge = Ridge(alpha=n * ALPHA / 2).fit(X, y)
+    np.testing.assert_allclose(res.coef, ridge.coef_, atol=1e-7)
+    assert res.intercept == pytest.approx(ridge.intercept_, abs=1e-7)
+
+
+@pytest.mark.parametrize("key, params", [("quantile", {"quantile": 0.8}), ("mean_absolute_error", {}),
+                                         ("huber", {"delta": 0.5})])
+def test_regression_losses_match_a_scipy_dual_qp(key, params):
+    """The dual QP with Σθ = 0, solved by scipy's SLSQP, gives the same optimal value."""
+    X, _, y, _ = _data(n=50, d=4)
+    n = X.shape[0]
+    loss = skl.get_loss(key, **params)
+    problem, res = _solve(loss, X, y, np.ones(n), True)
+    spec = loss.dual()
+    C = 1.0 / (n * ALPHA)
+    K = X @ X.T
+    kappa = spec.curvature
+
+    def neg_dual(t):  # -D(θ) = ½ θᵀKθ − yᵀθ + (κ/2C) ‖θ‖²  (s = 1, r = y, a = θ/C)
+        return 0.5 * t @ K @ t - y @ t + kappa / (2 * C) * t @ t, K @ t - y + kappa / C * t
+
+    out = minimize(neg_dual, np.zeros(n), jac=True, method="SLSQP",
+                   bounds=[(C * spec.lower, C * spec.upper)] * n,
+                   constraints=[{"type": "eq", "fun": np.sum, "jac": lambda t: np.ones(n)}],
+                   options={"ftol": 1e-14, "maxiter": 2000})
+    # status 8: SLSQP's line search ran out of precision at the optimum (checked below)
+    assert out.status in (0, 8) and abs(out.x.sum()) < 1e-8
+    d_scipy = -out.fun * ALPHA  # a dual value: a lower bound on the optimum
+    assert res.objective == pytest.approx(d_scipy, rel=1e-7)
+    assert res.objective >= d_scipy * (1 - 1e-12)
+    assert res.certificate <= 1e-10
+
+
+def test_kernel_hinge_matches_svc_rbf():
+    """Exact kernel model: ½‖w‖² is the RKHS norm, as SVC(kernel="rbf"); same primal objective."""
+    X, y, _, _ = _data(n=100, d=3)
+    n = X.shape[0]
+    gamma = 0.3
+    clf = LossClassifier(loss="hinge", alpha=ALPHA, model="kernel", kernel="rbf", gamma=gamma,
+                         kernel_approximation="exact", solver=DualCDSolver(tol=1e-10, max_iter=20000)).fit(X, y)
+    assert clf.optimality_kind_ == "duality_gap" and clf.optimality_ <= 1e-10
+    svc = SVC(kernel="rbf", gamma=gamma, C=1.0 / (n * ALPHA), tol=1e-10).fit(X, y)
+    dc = svc.dual_coef_.ravel()
+    Ksv = rbf_kernel(svc.support_vectors_, gamma=gamma)
+    hinge = np.maximum(0.0, 1.0 - y * svc.decision_function(X))
+    theirs = hinge.mean() + ALPHA * 0.5 * dc @ Ksv @ dc
+    assert clf.objective_ == pytest.approx(theirs, rel=1e-6)
+    np.testing.assert_allclose(clf.decision_function(X), svc.decision_function(X), atol=1e-4)
+
+
+# ------------------------------------------------ the estimators' paths
+def test_loss_classifier_and_regressor_with_the_solver():
+    X, y, y_reg, sw = _data(n=120)
+    clf = LossClassifier(loss="hinge", alpha=ALPHA, solver=DualCDSolver(tol=1e-9)).fit(X, y, sample_weight=sw)
+    assert clf.solver_ == "dual_cd" and clf.optimality_kind_ == "duality_gap" and clf.optimality_ <= 1e-9
+    svc = SVC(kernel="linear", C=1.0 / (ALPHA * sw.sum()), tol=1e-10).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(clf.coef_.ravel(), svc.coef_.ravel(), atol=1e-4)
+    assert clf.intercept_[0] == pytest.approx(svc.intercept_[0], abs=1e-4)
+    reg = LossRegressor(loss="epsilon_insensitive", alpha=ALPHA, solver=DualCDSolver(tol=1e-9)).fit(X, y_reg)
+    assert reg.solver_ == "dual_cd" and reg.optimality_ <= 1e-9
+    svr = SVR(kernel="linear", epsilon=0.1, C=1.0 / (ALPHA * X.shape[0]), tol=1e-10).fit(X, y_reg)
+    problem = Problem(X=X, y=y_reg, sample_weight=np.ones(X.shape[0]), loss=reg.loss_, alpha=ALPHA)
+    assert reg.objective_ <= _obj(problem, svr.coef_, svr.intercept_) * (1 + 1e-9)
+
+
+# ------------------------------------------------ honesty, requirements, declarations
+def test_converged_is_honest_when_max_iter_runs_out():
+    X, y, _, sw = _data(n=300, d=20)
+    problem = Problem(X=X, y=y, sample_weight=sw, loss=skl.get_loss("hinge"), alpha=1e-4)
+    res = DualCDSolver(tol=1e-12, max_iter=1, max_subspace=0).solve(problem, np.zeros(20), 0.0)
+    assert not res.converged and res.certificate > 1e-12
+    assert res.certificate == pytest.approx(res.certificate)  # finite, measured
+    with pytest.warns(Warning, match="did not converge|above tol"):
+        LossClassifier(loss="hinge", solver=DualCDSolver(tol=1e-12, max_iter=1, max_subspace=0)).fit(X, y)
+
+
+def test_requirements():
+    solver = DualCDSolver()
+    assert solver.unmet(skl.get_loss("hinge").capabilities, "l2") == []
+    assert solver.unmet(skl.get_loss("hinge").capabilities, "l1")            # l2 only
+    assert solver.unmet(skl.get_loss("log_cosh").capabilities, "l2")         # no conjugate declared
+    assert solver.unmet(skl.get_loss("zero_one").capabilities, "l2")
+    assert solver.unmet(skl.get_loss("cross_entropy").capabilities, "l2", n_outputs=3)
+    X, y, _, sw = _data(n=30)
+    with pytest.raises(ValueError, match="alpha > 0"):
+        DualCDSolver().solve(Problem(X=X, y=y, sample_weight=sw, loss=skl.get_loss("hinge"), alpha=0.0),
+                             np.zeros(X.shape[1]), 0.0)
+
+
+def test_a_wrong_conjugate_is_caught_by_the_gap():
+    """The gap uses the loss's own value: a declaration that lies cannot be certified."""
+
+    class LyingHinge(type(skl.get_loss("hinge"))):
+        def dual(self):
+            return DualSpec("quadratic", "margin", 0.0, 2.0)  # the conjugate of 2·hinge
+
+    X, y, _, sw = _data(n=60)
+    with pytest.raises(ValueError, match="not the convex conjugate"):
+        _solve(LyingHinge(), X, y, sw, True, tol=1e-8)
+    _, res = _solve(skl.get_loss("hinge"), X, y, sw, True, tol=1e-8)  # the true declaration
+    assert res.converged and -1e-12 <= res.certificate <= 1e-8
+
+
+def test_dual_spec_validation():
+    with pytest.raises(ValueError):
+        DualSpec("cubic", "margin", 0.0, 1.0)
+    with pytest.raises(ValueError):
+        DualSpec("quadratic", "margin", 0.5, 1.0)   # 0 must be inside
+    with pytest.raises(ValueError):
+        DualSpec("quadratic", "real", -np.inf, np.inf)  # linear conjugate on an unbounded interval
+    with pytest.raises(ValueError):
+        skl.get_loss("quantile", quantile=1.5).dual()
