@@ -88,3 +88,15 @@ def test_custom_loss(tmp_path):
 def test_compare_regression_help(tmp_path):
     out = run_example("compare_regression.py", "--help", cwd=tmp_path)
     assert "--quick" in out and "--section" in out
+
+
+def test_generative_vae_vq_lm(tmp_path):
+    out = run_example("generative_vae_vq_lm.py", "--quick", "--out", str(tmp_path), cwd=tmp_path)
+    assert out.strip()
+    assert len(list(tmp_path.glob("*.png"))) >= 1
+
+
+def test_generative_gan_diffusion(tmp_path):
+    out = run_example("generative_gan_diffusion.py", "--out", str(tmp_path), cwd=tmp_path)
+    assert out.strip()
+    assert len(list(tmp_path.glob("*.png"))) >= 1
