@@ -167,7 +167,8 @@ class LossGenerator(BaseEstimator):
         if not getattr(cls, "numeric_input", True):
             tags.input_tags.two_d_array = False
             tags.input_tags.string = self.tokenizer == "char"
-        tags.target_tags.required = "predict_proba" in methods and loss.name == "cvae"
+        # a conditional model (a Bayes-rule classifier over its conditions) needs y
+        tags.target_tags.required = "predict_proba" in methods
         if "transform" in methods:
             tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
         return tags
