@@ -239,7 +239,7 @@ def test_ruled_out_solver_names_missing_property(diabetes):
     with pytest.raises(ValueError, match="aggregate"):
         LossRegressor("root_mean_squared_error", solver="sgd").fit(X, y)
     with pytest.raises(ValueError, match="unknown solver"):
-        LossRegressor(solver="newton").fit(X, y)
+        LossRegressor(solver="no_such_solver").fit(X, y)
 
 
 def test_sgd_regressor_close_to_ridge(diabetes):

@@ -265,8 +265,10 @@ class BaseLossEstimator(BaseEstimator):
                 raise
             raise new from exc
         if sp.issparse(X):
-            X = X.astype(np.float64)
-            X.sort_indices()
+            X = X.astype(np.float64, copy=False)
+            if not X.has_sorted_indices:
+                X = X.copy()  # sort a copy: the caller's matrix is never modified
+                X.sort_indices()
         else:
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X, y
