@@ -127,3 +127,31 @@ def test_10_losses_md_conventions():
     scalar = skl.get_loss("focal", alpha=0.25).loss(y, S)
     vector = skl.get_loss("focal", alpha=[0.25, 0.25, 0.25]).loss(y, S)
     np.testing.assert_allclose(scalar, vector)
+
+
+def test_8b_a_failed_fit_changes_nothing_in_any_estimator():
+    import pickle
+
+    from sklearn_losses import LossGenerator
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 4))
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    cases = [
+        (LossRegressor("huber"), rng.standard_normal(40)),
+        (LossClassifier("hinge"), np.arange(40) % 2),
+        (LossGenerator("elbo", n_components=2), None),
+        (LossGenerator("vq_vae", n_components=2, random_state=0), None),
+    ]
+    for est, y in cases:
+        est.fit(X, y) if y is not None else est.fit(X)
+        before = pickle.dumps(est.__dict__)
+        with pytest.raises(ValueError):
+            est.fit(bad, y) if y is not None else est.fit(bad)
+        assert pickle.dumps(est.__dict__) == before, type(est).__name__
+    ranker = LossRanker("ranknet").fit(X, rng.integers(0, 3, 40), group=np.repeat(np.arange(4), 10))
+    before = pickle.dumps(ranker.__dict__)
+    with pytest.raises(ValueError):
+        ranker.fit(X, rng.integers(0, 3, 40), group=np.repeat(np.arange(4), 9))
+    assert pickle.dumps(ranker.__dict__) == before
