@@ -215,7 +215,8 @@ class BaseLossEstimator(BaseEstimator):
     def _partial_caps(self, caps):
         return caps
 
-    def _build_solver(self, plan, penalty, n_samples, partial, n_features=None, alpha=None):
+    def _build_solver(self, plan, penalty, n_samples, partial, n_features=None, alpha=None, sparse=False,
+                      l1_ratio=None):
         caps, n_out = plan.caps, plan.targets[0][1]
         omap = plan.output_map
         instance, cls, options = self._solver_spec()
@@ -229,7 +230,7 @@ class BaseLossEstimator(BaseEstimator):
                     raise ValueError(f"solver_options: {unknown} are parameters of no solver; the solvers "
                                      f"take {sorted(anywhere)} (and 'lambda_rounds')")
                 cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap,
-                                                                  n_features, alpha)]
+                                                                  n_features, alpha, sparse, l1_ratio)]
                 known = set(cls._get_param_names())
                 options = {k: v for k, v in options.items() if k in known}
                 auto = True
@@ -315,7 +316,8 @@ class BaseLossEstimator(BaseEstimator):
             F = F.toarray()
         omap = plan.output_map(F) if plan.output_map is not None else None
         plan.output_map = omap
-        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha)
+        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha,
+                                              sp.issparse(F), l1_ratio)
         name = instance.name
         states = self._solver_states if continuing else [None] * len(plan.targets)
 

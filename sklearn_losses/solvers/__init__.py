@@ -19,19 +19,20 @@ from .cccp import CCCPSolver
 from .linprog import LinearProgramSolver
 from .dual_cd import DualCDSolver
 from .newton import NewtonSolver
+from .cd import CoordinateDescentSolver
 from .wrappers import Fallback, MultiStart, Reweighting
 
 #: the registered solvers (classes), by the name ``solver=`` takes
 SOLVERS = {
     cls.name: cls
     for cls in (ClosedFormSolver, LBFGSSolver, SGDSolver, SubgradientSolver, DerivativeFreeSolver,
-                CCCPSolver, LinearProgramSolver, DualCDSolver, NewtonSolver)
+                CCCPSolver, LinearProgramSolver, DualCDSolver, NewtonSolver, CoordinateDescentSolver)
 }
 
 __all__ = ["Problem", "Requirement", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver",
            "select_solver", "compatible_solvers", "Fallback", "MultiStart", "Reweighting", "ClosedFormSolver",
            "LBFGSSolver", "SGDSolver", "SubgradientSolver", "DerivativeFreeSolver", "CCCPSolver",
-           "LinearProgramSolver", "DualCDSolver", "NewtonSolver"]
+           "LinearProgramSolver", "DualCDSolver", "NewtonSolver", "CoordinateDescentSolver"]
 
 #: the exact LP is chosen while its constraint matrix stays below this many entries
 #: (n_samples · n_features · pieces; HiGHS holds a few copies of it)
@@ -47,7 +48,8 @@ def get_solver(name):
                          f"{sorted(SOLVERS)}") from None
 
 
-def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_features=None, alpha=None):
+def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_features=None, alpha=None,
+                  sparse=False, l1_ratio=None):
     """The rule behind ``solver="auto"``, from the loss's capabilities alone.
 
     1. a loss that provides ``dc_decomposition`` (ramp) → ``cccp`` (a sequence of convex problems);
@@ -56,6 +58,11 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
        hinge) with the l1 penalty or none → ``linprog``, the exact LP (HiGHS, dual form), while
        ``n_samples · n_features · pieces ≤ LP_MAX_ENTRIES`` (measured 20–90× faster than
        QuantileRegressor's primal LP and 2–15× faster than ``subgradient``, and exact);
+       an l1 or elastic-net penalty with a convex per-sample loss that provides ``kernel`` and
+       ``curvature_bound``, if the loss is quadratic or the data sparse → ``cd``, proximal
+       coordinate descent with working sets and Anderson acceleration (measured 0.41 / 0.55×
+       skglm and 0.46 / 0.095× sklearn Lasso, dense 200k×100 / CSR 100k×50k, at a 1e-6 gap;
+       on dense data with a non-quadratic loss L-BFGS stays faster);
     3. a loss with a ``trivial_minimizer`` (perceptron) → ``sgd`` where SGD can run (the online
        algorithm; the batch optimum is the zero model);
     4. a differentiable loss → ``lbfgs`` (``solver="newton"`` — Newton–Cholesky / truncated
@@ -100,6 +107,10 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
         return "cccp"
     if not ClosedFormSolver().unmet(caps, penalty, n_outputs, output_map):
         return "closed_form"
+    l1_part = penalty == "l1" or (penalty == "elasticnet" and (l1_ratio is None or l1_ratio > 0))
+    if l1_part and (caps.quadratic or sparse) and \
+            not CoordinateDescentSolver().unmet(caps, penalty, n_outputs, output_map):
+        return "cd"
     if not LinearProgramSolver().unmet(caps, penalty, n_outputs, output_map):
         pieces = len(caps.linear_program().slopes) - 1
         if n_samples * max(n_features or 1, 1) * max(pieces, 1) <= LP_MAX_ENTRIES:

@@ -92,7 +92,13 @@ class Problem:
         """
         XT = self.__dict__.get("_XT")
         if XT is None:
-            XT = self.X.T.tocsr() if sp.issparse(self.X) else self.X.T
+            if not sp.issparse(self.X):
+                return self.X.T
+            # built on the second request: a one-off evaluation (a certificate) does not pay for it
+            if not self.__dict__.get("_XT_requested"):
+                self.__dict__["_XT_requested"] = True
+                return self.X.T
+            XT = self.X.T.tocsr()
             self.__dict__["_XT"] = XT
         return XT
 
