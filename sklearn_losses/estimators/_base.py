@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["BaseLossEstimator", "Plan"]
+__all__ = ["BaseLossEstimator", "LossParamsMixin", "Plan"]
 
 _ESTIMATOR_FOR_TASK = {"regression": "LossRegressor", "classification": "LossClassifier",
                        "energy": "LossClassifier", "ranking": "LossRanker", "generative": "LossGenerator"}
@@ -89,20 +89,8 @@ class Plan:
     info: dict = field(default_factory=dict)
 
 
-class BaseLossEstimator(BaseEstimator):
-    """Shared machinery: parameter checks, loss and penalty resolution, model and solver wiring.
-
-    Subclasses define ``_accepted_tasks``, ``_y_validation_kwargs``,
-    ``_plan`` (targets → problems) and ``_fitted_attributes``.
-    """
-
-    _accepted_tasks = ()
-    _y_validation_kwargs = {}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+class LossParamsMixin:
+    """``set_params`` for estimators with a ``loss`` parameter: ``loss__<p>``, atomically."""
 
     def set_params(self, **params):
         """Set parameters; ``loss__<p>`` works whether ``loss`` is a key or an object.
@@ -124,6 +112,22 @@ class BaseLossEstimator(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
+
+
+class BaseLossEstimator(LossParamsMixin, BaseEstimator):
+    """Shared machinery: parameter checks, loss and penalty resolution, model and solver wiring.
+
+    Subclasses define ``_accepted_tasks``, ``_y_validation_kwargs``,
+    ``_plan`` (targets → problems) and ``_fitted_attributes``.
+    """
+
+    _accepted_tasks = ()
+    _y_validation_kwargs = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # ------------------------------------------------------------ checks
     def _check_params(self):

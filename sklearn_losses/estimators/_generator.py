@@ -12,7 +12,7 @@ from numbers import Integral
 from ..contract import capabilities, check_loss_protocol
 from ..losses import get_loss
 from ..models.generative import family_methods, get_family
-from ._base import _ESTIMATOR_FOR_TASK, _validate_data
+from ._base import _ESTIMATOR_FOR_TASK, LossParamsMixin, _validate_data
 from ._params import LOSS_CONSTRAINT, MODEL, SOLVER, declare_params
 
 __all__ = ["LossGenerator"]
@@ -30,7 +30,7 @@ def _has(name):
     return check
 
 
-class LossGenerator(BaseEstimator):
+class LossGenerator(LossParamsMixin, BaseEstimator):
     r"""A generative model trained with any generative loss of the catalogue.
 
     Each generative loss declares the model family it trains
@@ -101,21 +101,6 @@ class LossGenerator(BaseEstimator):
     >>> gen.sample(3, random_state=0).shape
     (3, 4)
     """
-
-    def set_params(self, **params):
-        """Set parameters; ``loss__<p>`` works whether ``loss`` is a key or an object (as LossRegressor)."""
-        nested = {k[6:]: params.pop(k) for k in list(params) if k.startswith("loss__")}
-        if nested:
-            base = params.pop("loss", self.loss)
-            obj = get_loss(base) if isinstance(base, str) else clone(base, safe=False)
-            params["loss"] = obj.set_params(**nested)
-        before = dict(self.__dict__)
-        try:
-            return super().set_params(**params)
-        except BaseException:  # an invalid name part-way: nothing set
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
 
     # ------------------------------------------------------------ resolution
     def _resolve_loss(self):
