@@ -6,7 +6,9 @@ Build with::
 
 ``catalogue.rst`` is generated from the loss registry at every build by
 ``gen_catalogue.py``, and ``contract_tables.inc`` (the tables of ``contract.rst``)
-from the losses' and solvers' declarations by ``gen_contract.py`` (both are git-ignored).
+from the losses' and solvers' declarations by ``gen_contract.py``, and ``losses/``
+(one page and one plot per loss, and the errata page) by ``gen_loss_pages.py``
+(all git-ignored).
 """
 import os
 import sys
@@ -18,6 +20,7 @@ sys.path.insert(0, HERE)
 import sklearn_losses  # noqa: E402
 from gen_catalogue import write_catalogue  # noqa: E402
 from gen_contract import write_contract  # noqa: E402
+from gen_loss_pages import write_loss_pages  # noqa: E402
 
 project = "sklearn_losses"
 author = "sklearn_losses developers"
@@ -31,6 +34,17 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
 ]
+# maths rendered offline: sphinx-mathjax-offline copies a bundled MathJax 3 into
+# _static/mathjax and points mathjax_path at it (no CDN). Without it, the
+# default (a CDN) would be used, so it is required by the ``docs`` extra.
+try:
+    import importlib.util
+
+    if importlib.util.find_spec("sphinx-mathjax-offline") is not None:
+        extensions.append("sphinx-mathjax-offline")
+        mathjax_path = "mathjax/tex-chtml.js"
+except (ImportError, ValueError):
+    pass
 try:  # numpydoc renders the NumPy-style docstrings best; napoleon is the fallback
     import numpydoc  # noqa: F401
 
@@ -51,7 +65,19 @@ autodoc_typehints = "none"
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
-html_theme = "alabaster"
+try:  # the scikit-learn look
+    import pydata_sphinx_theme  # noqa: F401
+
+    html_theme = "pydata_sphinx_theme"
+    html_theme_options = {
+        "navigation_with_keys": False,
+        "show_toc_level": 2,
+        "header_links_before_dropdown": 6,
+        "navbar_end": ["theme-switcher", "navbar-icon-links"],
+    }
+    html_sidebars = {"index": []}
+except ImportError:
+    html_theme = "alabaster"
 html_static_path = []
 
 
@@ -68,5 +94,7 @@ def setup(app):
 
 # generate catalogue.rst from the registry
 write_catalogue(os.path.join(HERE, "catalogue.rst"))
+# generate one page per loss (and the errata page) into losses/ (git-ignored)
+write_loss_pages(os.path.join(HERE, "losses"))
 # generate the tables of contract.rst from the declarations (included, not a page of its own)
 write_contract(os.path.join(HERE, "contract_tables.inc"))

@@ -111,3 +111,41 @@ def test_contract_worked_example_runs(capsys):
     assert "kernel" in ns["caps"].provides and "quadratic" not in ns["caps"].provides
     printed = capsys.readouterr().out.splitlines()
     assert "lbfgs sgd" in printed and "lbfgs closed_form" in printed
+
+
+# ---------------------------------------------------------------- one page per loss
+def test_loss_pages_every_key_and_every_scalar_plot(tmp_path):
+    """docs/gen_loss_pages.py writes a page per catalogue key and a PNG per scalar key."""
+    gen = _load_docs_module("gen_loss_pages")
+    keys = list(skl.list_losses())
+    result = gen.write_loss_pages(str(tmp_path))
+    assert result["pages"] == keys
+    index = (tmp_path / "index.rst").read_text(encoding="utf-8")
+    scalar = [k for k in keys if gen.is_scalar(skl.get_loss(k))]
+    assert len(scalar) >= 20  # regression and binary classification keys
+    for key in keys:
+        page = tmp_path / f"{key}.rst"
+        assert page.is_file(), key
+        text = page.read_text(encoding="utf-8")
+        assert f"``{key}``" in text and ".. autoclass::" in text and "Solvers" in text, key
+        assert f"   {key}\n" in index, key
+    for key in scalar:
+        png = tmp_path / f"{key}.png"
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", key
+        assert f".. image:: {key}.png" in (tmp_path / f"{key}.rst").read_text(encoding="utf-8")
+    # no plot where it does not apply (vector / energy / ranking / generative inputs)
+    assert not (tmp_path / "energy_nll.png").exists()
+
+
+def test_errata_page_lists_exactly_the_differing_keys(tmp_path):
+    gen = _load_docs_module("gen_loss_pages")
+    keys = [k for k in skl.list_losses()
+            if getattr(type(skl.get_loss(k)), "survey_properties", None) is not None]
+    gen.write_loss_pages(str(tmp_path), keys=keys, plot_keys=[])
+    errata = (tmp_path / "errata.rst").read_text(encoding="utf-8")
+    for key in keys:
+        info = gen.loss_info(key)
+        listed = f":doc:`{key}`" in errata
+        assert listed == (info["survey"] != info["verified"]), key
+        if listed:
+            assert "Errata" in (tmp_path / f"{key}.rst").read_text(encoding="utf-8"), key
