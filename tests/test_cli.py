@@ -78,3 +78,13 @@ def test_python_dash_m_runs():
     res = subprocess.run([sys.executable, "-m", "sklearn_losses", "catalogue", "--task", "ranking"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "ranknet" in res.stdout
+
+
+def test_compare_generative_section_meets_its_oracles(capsys):
+    """The main job's generative section: each generative model against its closed form."""
+    assert cli.main(["compare", "--task", "generative", "--quick", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in out.splitlines() if " | " in line}
+    assert float(rows["elbo"][2]) < 1e-4                      # pPCA = PCA's probabilistic model
+    assert float(rows["vq_vae"][2]) < 0.05                    # within a few per cent of KMeans
+    assert float(rows["denoising_score_matching"][2]) < 1e-8  # the precision (S + σ²I)^-1
