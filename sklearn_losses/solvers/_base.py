@@ -94,9 +94,10 @@ class Problem:
         if XT is None:
             if not sp.issparse(self.X):
                 return self.X.T
-            # built on the second request: a one-off evaluation (a certificate) does not pay for it
-            if not self.__dict__.get("_XT_requested"):
-                self.__dict__["_XT_requested"] = True
+            # built on the third request: a certificate's two evaluations do not pay for it
+            asked = self.__dict__.get("_XT_requested", 0)
+            if asked < 2:
+                self.__dict__["_XT_requested"] = asked + 1
                 return self.X.T
             XT = self.X.T.tocsr()
             self.__dict__["_XT"] = XT

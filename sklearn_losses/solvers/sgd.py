@@ -545,7 +545,7 @@ class SGDSolver(Solver):
         history, epoch, converged = run.epochs(st)
         cw, cb = run.finish(st)
         coef_out = np.array(cw, copy=True)
-        if partial or "DIFF" not in problem.caps.solver_properties:
+        if partial or self.tol is None or "DIFF" not in problem.caps.solver_properties:
             raw = raw_output(problem.X, coef_out, cb)
             value = float(problem.caps.value_and_gradient(run.y, raw, run.sample_weight)[0]) \
                 + penalty_value(problem, coef_out)
@@ -558,8 +558,12 @@ class SGDSolver(Solver):
                             certificate_kind=kind)
 
     def _certificate(self, problem, coef, intercept, history, partial, g=None):
-        """The gradient norm for a smooth loss; the last epochs' relative decrease otherwise."""
-        if partial:
+        """The gradient norm for a smooth loss; the last epochs' relative decrease otherwise.
+
+        None for ``partial_fit`` and for ``tol=None`` (no stopping rule asked for: a fixed number
+        of epochs, nothing to compare a certificate with, as scikit-learn's ``tol=None``).
+        """
+        if partial or self.tol is None:
             return np.nan, "none"
         if "DIFF" in problem.caps.solver_properties:
             return gradient_certificate(problem, coef, intercept, g), "gradient_norm"
