@@ -137,6 +137,17 @@ def _make_kernel_map(owner, n_default):
 class _FamilyBase(FamilyBase):
     """Validation, seeds and ``score`` shared by the adversarial, denoiser and score families."""
 
+    def _fit_moments(self, X, sample_weight):
+        """Validate the options and the data; store and return the weighted mean and covariance."""
+        self._validate()
+        X = _check_X(X)
+        sw = _check_weights(sample_weight, X)
+        mu, S = _weighted_moments(X, sw)
+        self.n_features_in_ = X.shape[1]
+        self.mean_ = mu
+        self.data_covariance_ = S
+        return X, sw, mu, S
+
     _defaults = {}
     _family = ""
 
@@ -316,14 +327,8 @@ class DenoiserModel(_FamilyBase):
     # -------------------------------------------------------- fit
     def fit(self, X, y=None, sample_weight=None):
         """Fit the ε-predictors (exact expectation over the noise for the linear model)."""
-        self._validate()
-        X = _check_X(X)
-        sw = _check_weights(sample_weight, X)
+        X, sw, mu, S = self._fit_moments(X, sample_weight)
         n, d = X.shape
-        mu, S = _weighted_moments(X, sw)
-        self.n_features_in_ = d
-        self.mean_ = mu
-        self.data_covariance_ = S
         self._store_schedule()
         if self.model == "linear":
             M2 = S + np.outer(mu, mu)

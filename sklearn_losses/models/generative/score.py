@@ -138,14 +138,8 @@ class ScoreModel(_FamilyBase):
     # -------------------------------------------------------- fit
     def fit(self, X, y=None, sample_weight=None):
         """Fit the per-level score models (exact expectation over the noise for the linear model)."""
-        self._validate()
-        X = _check_X(X)
-        sw = _check_weights(sample_weight, X)
+        X, sw, mu, S = self._fit_moments(X, sample_weight)
         n, d = X.shape
-        mu, S = _weighted_moments(X, sw)
-        self.n_features_in_ = d
-        self.mean_ = mu
-        self.data_covariance_ = S
         self.sigmas_ = self._sigmas
         self.n_iter_ = 1
         self._sampled = None
