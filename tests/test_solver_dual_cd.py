@@ -151,8 +151,13 @@ def test_squared_hinge_without_intercept_matches_linearsvc(sparse):
     svc = _quiet(LinearSVC(loss="squared_hinge", C=1.0 / (n * ALPHA), fit_intercept=False, dual=True, tol=1e-12,
                            max_iter=200_000).fit, Xm, y)
     assert res.certificate <= 1e-13
-    assert res.objective <= _obj(problem, svc.coef_, 0.0) * (1 + 1e-12)
-    np.testing.assert_allclose(res.coef, svc.coef_.ravel(), atol=1e-6)
+    f_svc = _obj(problem, svc.coef_, 0.0)
+    assert res.objective <= f_svc * (1 + 1e-12)
+    # alpha-strong convexity: ‖w − w*‖² ≤ 2 (f(w) − f*) / alpha, for LinearSVC's point and ours
+    # (liblinear's random visiting order leaves it a little short of the optimum on some runs)
+    radius = np.sqrt(2 * max(f_svc - res.objective, 0.0) / ALPHA) + np.sqrt(2 * 1e-13 * abs(res.objective) / ALPHA)
+    assert np.linalg.norm(res.coef - svc.coef_.ravel()) <= radius + 1e-9
+    np.testing.assert_allclose(res.coef, svc.coef_.ravel(), atol=max(1e-6, 2 * radius))
 
 
 def test_epsilon_insensitive_matches_liblinear_and_libsvm():
