@@ -137,6 +137,20 @@ def _make_kernel_map(owner, n_default):
 class _FamilyBase(FamilyBase):
     """Validation, seeds and ``score`` shared by the adversarial, denoiser and score families."""
 
+    def _accumulate(self, idx, U, T, w, X, sw):
+        """Add sampled normal equations (features U, targets T, weights w, per step / level idx)
+        and the batch's raw moments to the running sums of ``partial_fit``; return them all."""
+        Gs, Rs, T2, Ws = self._sampled
+        _group_add(Gs, idx, U, U, w)
+        _group_add(Rs, idx, U, T, w)
+        np.add.at(T2, idx, w * np.einsum("ij,ij->i", T, T))
+        np.add.at(Ws, idx, w)
+        pm = self._pf_mom
+        pm[0] += sw.sum()
+        pm[1] = pm[1] + sw @ X
+        pm[2] = pm[2] + (X * sw[:, None]).T @ X
+        return Gs, Rs, T2, Ws, pm
+
     def _fit_moments(self, X, sample_weight):
         """Validate the options and the data; store and return the weighted mean and covariance."""
         self._validate()
@@ -428,17 +442,7 @@ class DenoiserModel(_FamilyBase):
         w = np.tile(sw, draws) / draws
         a = abar[t][:, None]
         U = np.hstack([np.sqrt(a) * Xr + np.sqrt(1.0 - a) * eps, np.ones((draws * n, 1))])
-        Gs, Rs, E2, Ws = self._sampled
-        _group_add(Gs, t, U, U, w)
-        _group_add(Rs, t, U, eps, w)
-        np.add.at(E2, t, w * np.einsum("ij,ij->i", eps, eps))
-        np.add.at(Ws, t, w)
-        pm = self._pf_mom
-        pm[0] += sw.sum()
-        pm[1] = pm[1] + sw @ X
-        pm[2] = pm[2] + (X * sw[:, None]).T @ X
-        G, R, e2, wsum = Gs, Rs, E2, Ws
-        s0, s1, s2 = pm
+        G, R, e2, wsum, (s0, s1, s2) = self._accumulate(t, U, eps, w, X, sw)
         if self._fit_mom is not None:  # fit's data enter with their exact expectation
             f0, f1, f2 = self._fit_mom
             Gf, Rf = self._normal_equations(f1 / f0, f2 / f0)

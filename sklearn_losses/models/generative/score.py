@@ -36,7 +36,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils import check_random_state
 
-from .denoiser import (_FamilyBase, _check_fitted, _group_add, _check_float, _check_int, _check_weights, _check_X,
+from .denoiser import (_FamilyBase, _check_fitted, _check_float, _check_int, _check_weights, _check_X,
                        _gaussian_logpdf, _make_kernel_map, _weighted_moments, _weighted_ridge)
 
 __all__ = ["ScoreModel"]
@@ -237,17 +237,7 @@ class ScoreModel(_FamilyBase):
         w = np.tile(sw, draws) / draws
         U = np.hstack([np.tile(X, (draws, 1)) + s * Z, np.ones((draws * n, 1))])
         Y = -Z / s
-        Gs, Rs, Y2, Ws = self._sampled
-        _group_add(Gs, lev, U, U, w)
-        _group_add(Rs, lev, U, Y, w)
-        np.add.at(Y2, lev, w * np.einsum("ij,ij->i", Y, Y))
-        np.add.at(Ws, lev, w)
-        pm = self._pf_mom
-        pm[0] += sw.sum()
-        pm[1] = pm[1] + sw @ X
-        pm[2] = pm[2] + (X * sw[:, None]).T @ X
-        G, R, y2, wsum = Gs, Rs, Y2, Ws
-        s0, s1, s2 = pm
+        G, R, y2, wsum, (s0, s1, s2) = self._accumulate(lev, U, Y, w, X, sw)
         if self._fit_mom is not None:
             f0, f1, f2 = self._fit_mom
             Gf, Rf = self._normal_equations(f1 / f0, f2 / f0)
