@@ -26,7 +26,7 @@ from ..contract import capabilities, check_loss_protocol
 from ..exceptions import ConvergenceWarning, DivergenceError
 from ..losses import get_loss
 from ..models import make_model
-from ..solvers import Fallback, MultiStart, Problem, Reweighting, Solver, get_solver, select_solver, SOLVERS
+from ..solvers import ActiveSetPolish, Fallback, MultiStart, Problem, Reweighting, Solver, get_solver, select_solver, SOLVERS
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -247,6 +247,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         solver = instance
         if auto and instance.fallback is not None:  # a solver whose convergence depends on the data
             solver = Fallback(instance, SOLVERS[instance.fallback].from_estimator(self))
+        if not partial and not instance.stochastic and ActiveSetPolish.applies(caps, penalty, n_out, omap):
+            solver = ActiveSetPolish(solver)  # piecewise-linear loss + l2: finish exactly
         if caps.reweighting is not None and not partial:
             solver = Reweighting(solver, max_rounds=10 if max_rounds is None else int(max_rounds))
         restarts = self._n_restarts(caps, instance, partial)
@@ -351,7 +353,7 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         certs = [float(r.certificate) for r in results if np.isfinite(r.certificate)]
         fitted.update(optimality_=max(certs) if certs else np.nan,
                       optimality_kind_=kinds.pop() if len(kinds) == 1 else "mixed")
-        if isinstance(solver, Fallback):
+        if isinstance(solver, (Fallback, ActiveSetPolish)):
             name = solver.used_
         fitted.update(loss_=loss, model_=model, solver_=name,
                       objective_=float(sum(r.objective for r in results)) / plan.split_outputs,

@@ -21,6 +21,7 @@ from .dual_cd import DualCDSolver
 from .newton import NewtonSolver
 from .cd import CoordinateDescentSolver
 from .wrappers import Fallback, MultiStart, Reweighting
+from .polish import ActiveSetPolish
 
 #: the registered solvers (classes), by the name ``solver=`` takes
 SOLVERS = {
@@ -30,7 +31,7 @@ SOLVERS = {
 }
 
 __all__ = ["Problem", "Requirement", "Solver", "SolverResult", "objective", "SOLVERS", "get_solver",
-           "select_solver", "compatible_solvers", "Fallback", "MultiStart", "Reweighting", "ClosedFormSolver",
+           "select_solver", "compatible_solvers", "ActiveSetPolish", "Fallback", "MultiStart", "Reweighting", "ClosedFormSolver",
            "LBFGSSolver", "SGDSolver", "SubgradientSolver", "DerivativeFreeSolver", "CCCPSolver",
            "LinearProgramSolver", "DualCDSolver", "NewtonSolver", "CoordinateDescentSolver"]
 
