@@ -38,7 +38,7 @@ ESTIMATORS = [
 
 
 def _expected_failures(est):
-    if est.solver == "sgd" or est.loss in ("energy_hinge",):
+    if est.solver == "sgd":
         return _APPROX
     if "tversky" in str(est.loss).lower():
         return _NONCONVEX

@@ -319,3 +319,157 @@ def test_dual_spec_validation():
         DualSpec("quadratic", "real", -np.inf, np.inf)  # linear conjugate on an unbounded interval
     with pytest.raises(ValueError):
         skl.get_loss("quantile", quantile=1.5).dual()
+
+
+# ------------------------------------------------------------ Crammer–Singer (energy_hinge)
+def _cs_objective(X, y, W, b, alpha, sw=None):
+    """``(1/Σs) Σ s_i max_k(1[k≠y] + f_k − f_y) + alpha/2 ‖W‖²`` with ``f = X Wᵀ + b``."""
+    n = len(y)
+    sw = np.ones(n) if sw is None else sw
+    F = X @ W.T + b
+    M = F + 1.0
+    M[np.arange(n), y] = F[np.arange(n), y]
+    return float(sw @ (M.max(axis=1) - F[np.arange(n), y]) / sw.sum()) + 0.5 * alpha * float(np.sum(W * W))
+
+
+def _cs_data(name):
+    from sklearn.datasets import load_digits, load_iris, load_wine
+    from sklearn.preprocessing import StandardScaler
+    X, y = {"iris": load_iris, "wine": load_wine, "digits": load_digits}[name](return_X_y=True)
+    rng = np.random.default_rng(0)
+    keep = np.sort(rng.choice(len(y), size=min(len(y), 150), replace=False))
+    X = StandardScaler().fit_transform(X[keep])
+    return X, y[keep]
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "digits"])
+def test_crammer_singer_matches_linearsvc(name):
+    """energy_hinge on linear energies is LinearSVC(multi_class="crammer_singer"), same objective."""
+    X, y = _cs_data(name)
+    n, alpha = len(y), 1e-2
+    svc = _quiet(LinearSVC(multi_class="crammer_singer", C=1.0 / (n * alpha), fit_intercept=False,
+                           tol=1e-12, max_iter=100000).fit, X, y)
+    clf = LossClassifier("energy_hinge", alpha=alpha, fit_intercept=False, tol=1e-10, max_iter=20000).fit(X, y)
+    assert clf.solver_ == "dual_cd" and clf.optimality_kind_ == "duality_gap"
+    assert clf.optimality_ <= 1e-10
+    ours, peer = _cs_objective(X, y, clf.coef_, 0.0, alpha), _cs_objective(X, y, svc.coef_, 0.0, alpha)
+    assert ours == pytest.approx(clf.objective_, rel=1e-12)
+    assert ours <= peer * (1 + 1e-9)
+    assert ours == pytest.approx(peer, rel=1e-8)
+    # the optimum is unique in W (strongly convex): within LinearSVC's own accuracy
+    np.testing.assert_allclose(clf.coef_, svc.coef_, atol=1e-4 * np.abs(svc.coef_).max())
+
+
+def test_crammer_singer_with_intercept_matches_a_scipy_qp():
+    """Unpenalised intercepts: the primal QP in (W, b, ξ) solved by SLSQP gives the same optimum."""
+    from scipy.optimize import minimize
+    X, y = _cs_data("iris")
+    X, y = X[::3], y[::3]
+    n, d = X.shape
+    K, alpha = 3, 1e-2
+    E = 1.0 - np.eye(K)[y]  # the margins m [k ≠ y]
+
+    def split(z):
+        return z[:K * d].reshape(K, d), z[K * d:K * d + K], z[K * d + K:]
+
+    def fun(z):
+        W, b, xi = split(z)
+        return xi.mean() + 0.5 * alpha * float(np.sum(W * W))
+
+    def cons(z):  # ξ_i ≥ m[k≠y] + f_k − f_y for all k
+        W, b, xi = split(z)
+        F = X @ W.T + b
+        return (xi[:, None] - (E + F - F[np.arange(n), y][:, None])).ravel()
+
+    clf = LossClassifier("energy_hinge", alpha=alpha, tol=1e-12, max_iter=20000).fit(X, y)
+    assert clf.solver_ == "dual_cd" and clf.optimality_ <= 1e-12
+    res = minimize(fun, np.zeros(K * d + K + n), constraints=[{"type": "ineq", "fun": cons}], method="SLSQP",
+                   options={"maxiter": 2000, "ftol": 1e-14})
+    W, b, _ = split(res.x)
+    ours = _cs_objective(X, y, clf.coef_, clf.intercept_, alpha)
+    assert ours == pytest.approx(clf.objective_, rel=1e-12)
+    assert ours <= _cs_objective(X, y, W, b, alpha) * (1 + 1e-9)
+    assert ours == pytest.approx(res.fun, rel=1e-7)
+    # and lower than the best model with the intercept fixed at 0 (it is really used)
+    no_b = LossClassifier("energy_hinge", alpha=alpha, fit_intercept=False, tol=1e-12).fit(X, y)
+    assert ours < no_b.objective_
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_crammer_singer_sample_weight_is_repetition(sparse):
+    X, y = _cs_data("wine")
+    X, y = X[:60], y[:60]
+    w = np.random.default_rng(1).integers(0, 4, len(y))
+    Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w)
+    conv = sp.csr_matrix if sparse else np.asarray
+    kw = dict(alpha=1e-2, tol=1e-12, max_iter=20000)
+    a = LossClassifier("energy_hinge", **kw).fit(conv(X), y, sample_weight=w.astype(float))
+    b = LossClassifier("energy_hinge", **kw).fit(conv(Xr), yr)
+    assert a.solver_ == b.solver_ == "dual_cd"
+    assert a.objective_ == pytest.approx(b.objective_, rel=1e-10)
+    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-7, atol=1e-9)
+
+
+def test_crammer_singer_requirements():
+    from sklearn_losses.models._energy import LinearEnergy, PrototypeEnergy
+    caps = skl.get_loss("energy_hinge").capabilities
+    X = np.zeros((3, 2))
+    assert DualCDSolver().unmet(caps, "l2", 3, LinearEnergy(X)) == []
+    assert DualCDSolver().unmet(caps, "l2", 3, PrototypeEnergy(X))    # not affine
+    assert DualCDSolver().unmet(caps, "l1", 3, LinearEnergy(X))       # l2 only
+    assert DualCDSolver().unmet(skl.get_loss("energy_nll").capabilities, "l2", 3, LinearEnergy(X))
+
+
+# ------------------------------------------------------------ RankSVM (pairwise_ranking, query mode)
+def _ranking_data(n_queries=20, size=8, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_queries * size, d))
+    g = rng.permutation(np.repeat(np.arange(n_queries), size))  # queries need not be contiguous
+    y = np.clip(np.round(X @ rng.standard_normal(d) * 0.6 + 1 + 0.5 * rng.standard_normal(len(g))), 0, 3)
+    return X, y, g
+
+
+@pytest.mark.parametrize("weighted", [False])  # weighted pairs: LinearSVC(sample_weight) stops ~5 % above
+@pytest.mark.parametrize("sparse", [False, True])
+def test_ranksvm_matches_linearsvc_on_pair_differences(weighted, sparse):
+    """The RankSVM objective = LinearSVC(hinge, dual, no intercept) on the explicit difference matrix."""
+    from sklearn_losses.losses.ranking import QueryIndex
+    X, y, g = _ranking_data()
+    w = np.random.default_rng(2).integers(1, 4, len(y)).astype(float) if weighted else np.ones(len(y))
+    alpha = 0.05
+    loss = skl.get_loss("pairwise_ranking")
+    pi, pj, c = loss.dual_pairs(y, w, index=QueryIndex(g, len(y)))
+    D = X[pi] - X[pj]
+    Cp = c / (alpha * w.sum())                       # per-pair C of ½‖w‖² + Σ C_p hinge
+    sign = np.where(np.arange(len(D)) % 2 == 0, 1.0, -1.0)
+    svc = _quiet(LinearSVC(loss="hinge", C=1.0 / (alpha * w.sum()), fit_intercept=False, dual=True, tol=1e-12,
+                           max_iter=1000000, random_state=0).fit, D * sign[:, None], sign, sample_weight=c)
+
+    def objective(v):
+        return alpha * (0.5 * v @ v + Cp @ np.maximum(0.0, 1.0 - D @ v))
+
+    rk = skl.LossRanker("pairwise_ranking", alpha=alpha, tol=1e-10, max_iter=20000)
+    rk.fit(sp.csr_matrix(X) if sparse else X, y, group=g, sample_weight=w if weighted else None)
+    assert rk.solver_ == "dual_cd" and rk.optimality_kind_ == "duality_gap" and rk.optimality_ <= 1e-10
+    ours, peer = objective(rk.coef_), objective(svc.coef_.ravel())
+    assert rk.objective_ == pytest.approx(ours, rel=1e-12)   # the pairs are the loss's own
+    assert ours <= peer * (1 + 1e-9)
+    assert ours == pytest.approx(peer, rel=1e-8)
+
+
+def test_ranksvm_sample_weight_is_repetition():
+    X, y, g = _ranking_data(n_queries=10, size=7, seed=3)
+    w = np.random.default_rng(4).integers(0, 4, len(y))
+    keep = np.repeat(np.arange(len(y)), w)
+    kw = dict(alpha=0.05, tol=1e-12, max_iter=20000)
+    a = skl.LossRanker("pairwise_ranking", **kw).fit(X, y, group=g, sample_weight=w.astype(float))
+    b = skl.LossRanker("pairwise_ranking", **kw).fit(X[keep], y[keep], group=g[keep])
+    assert a.solver_ == b.solver_ == "dual_cd"
+    assert a.objective_ == pytest.approx(b.objective_, rel=1e-10)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-8 * np.abs(b.coef_).max())
+
+
+def test_ranksvm_requirements():
+    caps = skl.get_loss("pairwise_ranking").capabilities
+    assert DualCDSolver().unmet(caps.for_mode("query"), "l2") == []
+    assert DualCDSolver().unmet(caps.for_mode("embedding"), "l2")    # contrastive pairs: no such dual

@@ -24,6 +24,11 @@ and :math:`\psi` one of
 * ``kind="entropy"``: :math:`\psi(a) = a\log a + (1-a)\log(1-a)` on
   :math:`[0, 1]` (the logistic loss :math:`\log(1 + e^{-s p})`).
 
+Two losses that are not per-sample have a conjugate of their own form
+(:class:`MulticlassDualSpec`: the Crammer–Singer multiclass hinge on K class
+scores; :class:`PairwiseDualSpec`: a per-pair term of a score difference,
+RankSVM), read by the same solver.
+
 Nothing else about the loss is needed: the dual variable of sample ``i`` is
 :math:`\theta_i = s_i C_i a_i` with :math:`w = \sum_i \theta_i x_i`, the
 1-D dual coordinate maximisation has a closed form for ``"quadratic"`` (a
@@ -34,8 +39,9 @@ soft-threshold and a clip) and a safeguarded Newton iteration for
 """
 import math
 from dataclasses import dataclass
+from typing import Callable
 
-__all__ = ["DualSpec", "DUAL_KINDS"]
+__all__ = ["DualSpec", "DUAL_KINDS", "MulticlassDualSpec", "PairwiseDualSpec"]
 
 #: integer codes of the conjugate families inside the compiled solver
 DUAL_KINDS = {"quadratic": 0, "entropy": 1}
@@ -97,3 +103,77 @@ class DualSpec:
     def code(self):
         """The integer code of ``kind`` in the compiled solver."""
         return DUAL_KINDS[self.kind]
+
+
+@dataclass(frozen=True)
+class MulticlassDualSpec:
+    r"""The Crammer–Singer multiclass hinge, as a loss on K outputs declares it.
+
+    With class scores :math:`f_k` (``output="energies"``: the energies are
+    :math:`E = -f`, lower is better),
+
+    .. math::
+
+        \ell(y, f) = \max_k\,\big(m\,[k \ne y] + f_k - f_y\big)
+                   = \sup_{\beta \in \Delta_K} \sum_k \beta_k\,(m\,[k \ne y] + f_k - f_y),
+
+    a supremum over the probability simplex. With ``α_i = C_i (e_y − β)``
+    (``α_{iy} ∈ [0, C_i]``, ``α_{ik} ≤ 0`` otherwise, ``Σ_k α_{ik} = 0``) and
+    ``W = Σ_i x_i α_iᵀ`` it is liblinear's ``Solver_MCSVM_CS`` dual (Crammer &
+    Singer 2001; Keerthi et al. 2008), whose per-sample sub-problem is solved
+    exactly by sorting.
+
+    Parameters
+    ----------
+    margin : float, default=1.0
+        ``m`` (``≥ 0``).
+
+    Examples
+    --------
+    >>> MulticlassDualSpec(margin=1.0)
+    MulticlassDualSpec(margin=1.0)
+    """
+
+    margin: float = 1.0
+
+    def __post_init__(self):
+        m = float(self.margin)
+        if not (math.isfinite(m) and m >= 0.0):
+            raise ValueError(f"MulticlassDualSpec: margin must be a finite number >= 0, got {self.margin!r}")
+
+
+@dataclass(frozen=True)
+class PairwiseDualSpec:
+    r"""A query loss that is a weighted sum of per-pair terms of score differences (RankSVM).
+
+    .. math::
+
+        \sum_i s_i \ell_i = \sum_{p = (i, j)} c_p\, \varphi(f_i - f_j),
+
+    with :math:`\varphi` a margin loss given as a :class:`DualSpec`
+    (``labels="margin"``, read with the label ``+1``: the first item of a
+    pair should score higher), e.g. the hinge
+    ``DualSpec("quadratic", "margin", 0, 1, offset=margin)``. The pairs and
+    their coefficients come from the loss (its own pair list and weights,
+    so the sum is exactly the value ``value_and_gradient`` returns, times
+    ``Σ s``). The dual variable of pair ``p`` multiplies ``x_i − x_j``: no
+    difference matrix is formed, and no intercept enters (it cancels).
+
+    Parameters
+    ----------
+    pair : DualSpec
+        The per-pair term ``φ``.
+    pairs : callable ``(y, sample_weight, **loss_kwargs) -> (pi, pj, c)``
+        The pairs (int64 arrays of row indices) and their coefficients ``c ≥ 0``.
+    """
+
+    pair: DualSpec
+    pairs: Callable
+
+    def __post_init__(self):
+        if not isinstance(self.pair, DualSpec) or self.pair.labels != "margin":
+            raise ValueError("PairwiseDualSpec.pair must be a DualSpec with labels='margin'")
+        if self.pair.kind != "quadratic":
+            raise ValueError("PairwiseDualSpec.pair must be of kind 'quadratic'")
+        if not callable(self.pairs):
+            raise ValueError("PairwiseDualSpec.pairs must be callable")

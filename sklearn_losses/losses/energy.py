@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from ._base import Loss, _as_float_array, register_loss
+from ._dual import MulticlassDualSpec
 from ._prob import class_index, log_softmax, logsumexp_rows, sigmoid, softmax, softplus
 
 __all__ = [
@@ -386,7 +387,12 @@ class EnergyHingeLoss(_QLoss):
     def _validate_params(self):
         self._validate_margin()
 
-    declare = {"smoothed": True}
+    declare = {"smoothed": True, "dual": True}
+
+    def dual(self):
+        """``max_k (m [k ≠ y] + f_k − f_y)`` on the scores ``f = −E``: Crammer–Singer's dual (dual_cd)."""
+        self._validate_margin()
+        return MulticlassDualSpec(margin=float(self.margin))
 
     def smoothed(self, mu):
         """A smooth convex upper bound within ``mu · log K`` (for continuation solvers)."""

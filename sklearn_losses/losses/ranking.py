@@ -58,6 +58,7 @@ import numpy as np
 
 from .._numba import njit_cached
 from ._base import Loss, _as_float_array, register_loss
+from ._dual import DualSpec, PairwiseDualSpec
 
 __all__ = [
     "RankNetLoss", "PairwiseRankingLoss", "ListwiseSoftmaxLoss", "LambdaLoss", "TripletLoss",
@@ -1047,9 +1048,30 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
     embedding_properties = frozenset({"CONT"})
     declare = {"modes": frozenset({"query", "embedding"}), "tuples": "pairs",
                "mode_properties": lambda loss: {"query": loss.query_properties,
-                                                "embedding": loss.embedding_properties}}
+                                                "embedding": loss.embedding_properties},
+               "dual": True}
     _kind = 1
     _pred_domain = (0.0, np.inf)
+
+    def dual(self):
+        """Query form: ``Σ_p c_p max(0, m − (s_i − s_j))``, RankSVM's dual over the pairs (dual_cd)."""
+        self._validate_params()
+        return PairwiseDualSpec(pair=DualSpec("quadratic", "margin", 0.0, 1.0, offset=self._pair_param()),
+                                pairs=self.dual_pairs)
+
+    def dual_pairs(self, y, sample_weight, group=None, index=None, doc_weight=None, **kwargs):
+        """``(pi, pj, c)``: the pairs of the query form and their coefficients in ``Σ_k sw_k ℓ_k``.
+
+        ``c_p = ½ pw_p N_q (sw_i dw_j + sw_j dw_i)`` (the coefficient of the pair's
+        hinge in :func:`_pair_kernel`'s total).
+        """
+        y = np.ascontiguousarray(_as_float_array(y, "y_true").ravel(), dtype=np.float64)
+        index = self._index(y, group, index)
+        sw, dw = self._weights(sample_weight, doc_weight)
+        pi, pj, pw = self._pairs(y, index)
+        nq = np.bincount(index.qidx, weights=dw, minlength=index.n_queries)[index.qidx]
+        c = 0.5 * pw * nq[pi] * (sw[pi] * dw[pj] + sw[pj] * dw[pi])
+        return np.asarray(pi, dtype=np.int64), np.asarray(pj, dtype=np.int64), c
 
     def __init__(self, margin=1.0, max_pairs_per_query=None, random_state=0):
         self.margin = margin

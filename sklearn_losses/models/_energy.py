@@ -46,6 +46,9 @@ class LinearEnergy:
     Implements the ``forward``/``backward`` protocol of :class:`sklearn_losses.solvers.Problem`.
     """
 
+    #: the map is ``E = affine_sign · (X W + b)``: affine in the parameters (dual solvers read it)
+    affine_sign = -1.0
+
     def __init__(self, X=None):
         pass
 

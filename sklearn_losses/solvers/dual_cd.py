@@ -89,8 +89,8 @@ from scipy.linalg import cho_factor, cho_solve
 from numba import types
 
 from .._numba import njit_cached
-from ..losses._dual import DualSpec
-from ._base import ONE_OUTPUT, Solver, SolverResult, penalty_in, provides, structure_in
+from ..losses._dual import DualSpec, MulticlassDualSpec, PairwiseDualSpec
+from ._base import Requirement, Solver, SolverResult, penalty_in, provides
 from .sgd import _prefetch
 
 __all__ = ["DualCDSolver", "DualSpec"]
@@ -394,6 +394,46 @@ def _epoch(index_dtype):
 
 
 # ---------------------------------------------------------------- the driver
+def _declared_dual(caps):
+    """The loss's declared dual description, or None (not provided, or invalid hyper-parameters)."""
+    if caps.dual is None:
+        return None
+    try:
+        return caps.dual()
+    except (ValueError, TypeError):
+        return None
+
+
+def _dual_form_ok(caps, ctx):
+    spec = _declared_dual(caps)
+    one = ctx.get("n_outputs", 1) == 1 and not ctx.get("output_map")
+    if spec is None:
+        return caps.dual is None  # "provides dual" reports a missing declaration
+    if isinstance(spec, MulticlassDualSpec):
+        return caps.output == "energies" and ctx.get("n_outputs", 1) >= 2 and ctx.get("affine_sign") in (-1.0, 1.0)
+    if isinstance(spec, PairwiseDualSpec):
+        return caps.structure == "query" and one
+    return caps.structure == "per_sample" and one
+
+
+def _dual_form_text(caps, ctx):
+    spec = _declared_dual(caps)
+    if spec is None and caps.dual is not None:
+        return f"a valid dual declaration ({caps.name!r}'s dual() raises: check its hyper-parameters)"
+    if isinstance(spec, MulticlassDualSpec):
+        return ("the Crammer–Singer dual on K >= 2 energies of an affine output map (linear energies; "
+                f"{caps.name!r} has n_outputs={ctx.get('n_outputs')}"
+                f"{', a non-affine output map' if ctx.get('output_map') and ctx.get('affine_sign') is None else ''})")
+    if isinstance(spec, PairwiseDualSpec):
+        return f"a pairwise dual used in query mode ({caps.name!r} is {caps.structure!r} here)"
+    return (f"a per-sample loss with one output and no output map ({caps.name!r} is {caps.structure!r}, "
+            f"n_outputs={ctx.get('n_outputs')})")
+
+
+#: the form of the declared dual matches the problem (per-sample, Crammer–Singer, or pairs)
+_DUAL_FORM = Requirement(_dual_form_text, _dual_form_ok)
+
+
 class DualCDSolver(Solver):
     r"""Dual coordinate ascent (liblinear's dual CD / SDCA) for convex losses with the l2 penalty.
 
@@ -455,7 +495,7 @@ class DualCDSolver(Solver):
     #: its convergence depends on the conditioning of the dual: "auto" finishes with subgradient steps
     fallback = "subgradient"
     restartable = False
-    requires = Solver.requires + (penalty_in("l2"), provides("dual"), structure_in("per_sample"), ONE_OUTPUT)
+    requires = Solver.requires + (penalty_in("l2"), provides("dual"), _DUAL_FORM)
 
     def __init__(self, max_iter=1000, tol=1e-4, verbose=0, intercept_scaling=None, random_state=0,
                  shrinking=True, max_subspace=2000):
@@ -465,6 +505,12 @@ class DualCDSolver(Solver):
         self.random_state = random_state
         self.shrinking = shrinking
 
+    def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
+        """As :meth:`Solver.unmet`; the context also holds the output map's declared ``affine_sign``."""
+        ctx = {"penalty": penalty, "n_outputs": n_outputs, "output_map": output_map is not None,
+               "affine_sign": getattr(output_map, "affine_sign", None) if output_map is not None else None}
+        return [r.describe(caps, ctx) for r in self.requires if not r(caps, ctx)]
+
     # ------------------------------------------------------------------ solve
     def solve(self, problem, coef, intercept, state=None):
         self.check(problem.caps, problem.penalty, problem.n_outputs, problem.output_map)
@@ -472,6 +518,13 @@ class DualCDSolver(Solver):
         if not lam > 0:
             raise ValueError(f"solver='dual_cd' needs alpha > 0 with penalty='l2', got alpha={problem.alpha!r}")
         spec = problem.caps.dual()
+        if isinstance(spec, MulticlassDualSpec):
+            from .dual_cd_multiclass import CrammerSingerRun
+            return CrammerSingerRun(self, problem, spec, lam, intercept,
+                                    sign=problem.output_map.affine_sign).loop()
+        if isinstance(spec, PairwiseDualSpec):
+            from .dual_cd_multiclass import PairRun
+            return PairRun(self, problem, spec, lam).loop()
         if not isinstance(spec, DualSpec):
             raise TypeError(f"loss {problem.caps.name!r}: dual() must return a DualSpec, got {type(spec).__name__}")
         run = _Run(self, problem, spec, lam, intercept)

@@ -1,0 +1,844 @@
+r"""Dual coordinate ascent for the two l2 problems whose dual is not per-sample.
+
+Both are run by :class:`~sklearn_losses.solvers.dual_cd.DualCDSolver` when
+the loss's declared ``dual`` is of the corresponding form.
+
+**Crammer–Singer** (:class:`~sklearn_losses.losses._dual.MulticlassDualSpec`,
+``energy_hinge`` on linear energies ``E = −(XW + b)``). With
+``C_i = s_i/(λΣs)`` the problem divided by ``λ`` is
+``½‖W‖² + Σ_i C_i max_k(m[k≠y_i] + f_ik − f_iy_i)``, and its dual
+(Crammer & Singer 2001; Keerthi, Sundararajan, Chang, Hsieh & Lin 2008,
+liblinear's ``Solver_MCSVM_CS``) is
+
+.. math::
+
+    \max_\alpha\; -\tfrac12 \lVert W(\alpha)\rVert^2 + m \sum_i \alpha_{i y_i},\qquad
+    W(\alpha) = \sum_i x_i \alpha_i^\top,
+
+    \alpha_{i y_i} \le C_i,\ \alpha_{ik} \le 0\ (k \ne y_i),\ \sum_k \alpha_{ik} = 0
+    \ \text{(and } \textstyle\sum_i \alpha_{ik} = 0 \text{ per class with an intercept)}.
+
+Each coordinate step maximises over one sample's ``α_i`` (K variables)
+exactly, by sorting (``solve_sub_problem`` of liblinear). The unpenalised
+intercept is handled as in :mod:`~sklearn_losses.solvers.dual_cd`: the
+proximal point method on ``b`` (a constant feature ``√μ``, centre ``c``;
+``b = c + μ Σ_i α_i``), exact in the limit. The certificate is the relative
+duality gap of the real problem at a feasible dual point: with an intercept
+the samples' ``α_i`` are scaled by ``t_i ∈ [0, 1]`` (which keeps every
+per-sample constraint) so that every class sum vanishes, the ``t`` found by a
+small linear program (HiGHS) that removes the least dual mass.
+
+**Pairs** (:class:`~sklearn_losses.losses._dual.PairwiseDualSpec`,
+``pairwise_ranking`` in query mode: RankSVM). With the loss's pairs
+``p = (i, j)`` and coefficients ``c_p``, ``C_p = c_p/(λΣs)``, the problem is
+a per-sample one on the difference vectors ``x_i − x_j`` with label +1 and
+no intercept; the dual variable of a pair moves ``w`` by
+``θ_p (x_i − x_j)``, read from the rows of ``X`` (no difference matrix is
+built). The 1-D step is the closed form of ``DualSpec(kind="quadratic")``;
+liblinear's shrinking applies.
+
+References
+----------
+Crammer & Singer (2001), On the algorithmic implementation of multiclass
+kernel-based vector machines, JMLR 2. Keerthi, Sundararajan, Chang, Hsieh &
+Lin (2008), A sequential dual method for large scale multi-class linear SVMs,
+KDD. Joachims (2002), Optimizing search engines using clickthrough data, KDD.
+Hsieh et al. (2008), A dual coordinate descent method for large-scale linear
+SVM, ICML.
+"""
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from numba import types
+
+from .._numba import njit_cached
+from ._base import SolverResult
+
+
+def _solve_square(M, rhs):
+    """``M x = rhs`` by LU; least squares (minimum norm) if ``M`` is singular."""
+    try:
+        x = np.linalg.solve(M, rhs)
+        if np.all(np.isfinite(x)):
+            return x
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(M, rhs, rcond=None)[0]
+
+__all__ = ["CrammerSingerRun", "PairRun"]
+
+_XS_A = np.uint64(12)
+_XS_B = np.uint64(25)
+_XS_C = np.uint64(27)
+_XS_MUL = np.uint64(0x2545F4914F6CDD1D)
+_XS_SHIFT = np.uint64(33)
+#: measure the gap at the latest after this many passes' worth of epochs
+CHECK_PASSES = 10
+#: a relative duality gap below minus this is not rounding: the declaration is inconsistent
+NEGATIVE_GAP = 1e-9
+#: a subspace system is solved when its factorisation costs at most this many epochs
+POLISH_EPOCHS = 20
+#: ... or the system has at most this many unknowns (milliseconds)
+POLISH_SMALL = 300
+#: ... and the gap is above this (rounding level)
+POLISH_FLOOR = 1e-13
+
+
+def _seed(random_state):
+    seed = 0 if random_state is None else int(random_state)
+    return np.array([np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2 ** 64) or np.uint64(1)],
+                    dtype=np.uint64)
+
+
+def _csr_parts(X):
+    """``(is_sparse, dense, data, indices, indptr, row squared norms)`` of ``X`` for the kernels."""
+    if sp.issparse(X):
+        X = X.tocsr() if X.format != "csr" else X
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        data = np.ascontiguousarray(X.data, dtype=np.float64)
+        indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+        indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+        sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        return True, np.empty((0, 0)), data, indices, indptr, X, sq
+    Xd = np.ascontiguousarray(X, dtype=np.float64)
+    return (False, Xd, np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), Xd,
+            np.einsum("ij,ij->i", Xd, Xd))
+
+
+# =====================================================================
+# Crammer–Singer
+# =====================================================================
+_RO = dict(readonly=True)
+_CS_SIGNATURE = types.float64(
+    types.boolean,                                   # is_sparse
+    types.Array(types.float64, 2, "C", **_RO),       # X (dense; (0, 0) if sparse)
+    types.Array(types.float64, 1, "C", **_RO),       # data
+    types.Array(types.int64, 1, "C", **_RO),         # indices
+    types.Array(types.int64, 1, "C", **_RO),         # indptr
+    types.Array(types.int64, 1, "C", **_RO),         # y: class index
+    types.Array(types.float64, 1, "C", **_RO),       # C_i
+    types.Array(types.float64, 1, "C", **_RO),       # QD: ‖x_i‖² + μ
+    types.float64,                                   # margin
+    types.float64,                                   # mu
+    types.int64[::1],                                # index: the samples visited (shuffled in place)
+    types.float64[:, ::1],                           # A: α (n, K), in/out
+    types.float64[:, ::1],                           # W (d, K), in/out
+    types.float64[::1],                              # b (K,), in/out
+    types.uint64[::1],                               # rng state, in/out
+)
+
+
+def _cs_epoch_impl(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, index, A, W, b, rng):
+    """One pass of exact per-sample Crammer–Singer steps in random order; returns the largest violation."""
+    n_act = index.shape[0]
+    K = W.shape[1]
+    d = W.shape[0]
+    x = rng[0]
+    for s in range(n_act - 1):
+        x ^= x >> _XS_A
+        x ^= x << _XS_B
+        x ^= x >> _XS_C
+        r = (x * _XS_MUL) >> _XS_SHIFT
+        j = s + np.int64(r % np.uint64(n_act - s))
+        t = index[s]
+        index[s] = index[j]
+        index[j] = t
+    rng[0] = x
+    G = np.empty(K)
+    B = np.empty(K)
+    D = np.empty(K)
+    viol_max = 0.0
+    for s in range(n_act):
+        i = index[s]
+        yi = y[i]
+        ci = C[i]
+        for k in range(K):
+            G[k] = b[k]
+        if is_sparse:
+            for p in range(indptr[i], indptr[i + 1]):
+                v = data[p]
+                row = indices[p]
+                for k in range(K):
+                    G[k] += v * W[row, k]
+        else:
+            for jj in range(d):
+                v = X[i, jj]
+                if v != 0.0:
+                    for k in range(K):
+                        G[k] += v * W[jj, k]
+        for k in range(K):
+            if k != yi:
+                G[k] += margin
+        # violation: max_k G_k − min over k below its bound
+        maxG = -np.inf
+        minG = np.inf
+        for k in range(K):
+            if G[k] > maxG:
+                maxG = G[k]
+            ub = ci if k == yi else 0.0
+            if A[i, k] < ub and G[k] < minG:
+                minG = G[k]
+        viol = maxG - minG
+        if viol > viol_max:
+            viol_max = viol
+        if viol <= 1e-14 * (1.0 + abs(maxG)):
+            continue
+        Ai = QD[i]
+        if Ai <= 0.0:
+            Ai = 1e-12  # a zero row: a proximal step (its α does not move W)
+        for k in range(K):
+            B[k] = G[k] - Ai * A[i, k]
+            D[k] = B[k]
+        D[yi] += Ai * ci
+        D.sort()  # ascending: read from the end
+        beta = D[K - 1] - Ai * ci
+        r = 1
+        while r < K and beta < r * D[K - 1 - r]:
+            beta += D[K - 1 - r]
+            r += 1
+        beta /= r
+        for k in range(K):
+            ub = ci if k == yi else 0.0
+            an = (beta - B[k]) / Ai
+            if an > ub:
+                an = ub
+            delta = an - A[i, k]
+            if delta != 0.0:
+                A[i, k] = an
+                if is_sparse:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        W[indices[p], k] += delta * data[p]
+                else:
+                    for jj in range(d):
+                        W[jj, k] += delta * X[i, jj]
+                b[k] += mu * delta
+    return viol_max
+
+
+_CS_KERNEL = []
+
+
+def _cs_epoch():
+    if not _CS_KERNEL:
+        _CS_KERNEL.append(njit_cached(_CS_SIGNATURE, nogil=True)(_cs_epoch_impl))
+    return _CS_KERNEL[0]
+
+
+class CrammerSingerRun:
+    """One ``DualCDSolver.solve`` on a :class:`MulticlassDualSpec` loss with linear energies."""
+
+    def __init__(self, solver, problem, spec, lam, intercept, sign):
+        self.solver, self.problem, self.spec, self.lam = solver, problem, spec, lam
+        # the output map is E = a (X coef + b) and the scores f = −E = XW + b: coef = −a W
+        self.sign = -float(sign)
+        (self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.X, sq) = _csr_parts(problem.X)
+        n, d = problem.X.shape
+        K = int(problem.n_outputs)
+        self.n, self.d, self.K = n, d, K
+        y = np.asarray(problem.y).ravel()
+        self.y = np.ascontiguousarray(y.astype(np.int64))
+        if self.y.shape[0] != n or np.any(self.y < 0) or np.any(self.y >= K):
+            raise ValueError(f"the Crammer–Singer dual needs class indices in [0, {K}) as targets")
+        sw = np.asarray(problem.sample_weight, dtype=np.float64)
+        total = float(sw.sum())
+        if not total > 0:
+            raise ValueError("sample_weight must have a positive sum")
+        self.sw = sw
+        self.C = np.ascontiguousarray(sw / (lam * total))
+        self.margin = float(spec.margin)
+        self.fit_b = bool(problem.fit_intercept)
+        if self.fit_b:
+            scale = solver.intercept_scaling
+            if scale is None:
+                scale = math.sqrt(max(float(np.average(sq, weights=sw)), 1e-12))
+            if not (scale > 0 and math.isfinite(scale)):
+                raise ValueError(f"intercept_scaling must be a positive number, got {solver.intercept_scaling!r}")
+            self.mu = float(scale) ** 2
+        else:
+            self.mu = 0.0
+        self.QD = np.ascontiguousarray(sq + self.mu)
+        self.nnz = int(self.data.size) if self.is_sparse else n * d
+        self.max_polish = int(solver.max_subspace)
+        self.A = np.zeros((n, K))
+        self.W = np.zeros((d, K))
+        c0 = np.zeros(K) + (np.asarray(intercept, dtype=np.float64) if self.fit_b else 0.0)
+        # the solver's parameters are the scores' ones: b_scores = sign · intercept
+        self.center = self.sign * c0 if self.fit_b else np.zeros(K)
+        self.b = self.center.copy()
+        self.index = np.ascontiguousarray(np.flatnonzero(self.C > 0).astype(np.int64))
+        self.rng = _seed(solver.random_state)
+
+    # ------------------------------------------------------------ values
+    def _scores(self, W, b):
+        out = np.asarray(self.X @ W, dtype=np.float64)
+        return out + b
+
+    def _primal(self, W, b):
+        raw = -self._scores(W, b)  # the energies
+        value = self.problem.caps.value_and_gradient(self.problem.y, raw, self.sw,
+                                                     **(self.problem.loss_kwargs or {}))[0]
+        return float(value) + 0.5 * self.lam * float(np.vdot(W, W))
+
+    def _dual_scaled(self, A, W):
+        """``−½‖W‖² + m Σ_i α_{i y_i}`` (liblinear's units)."""
+        return -0.5 * float(np.vdot(W, W)) + self.margin * float(A[np.arange(self.n), self.y].sum())
+
+    def _feasible(self, A):
+        """Scale the samples' ``α_i`` by ``t_i ∈ [0, 1]`` so that every class sum is 0 (an LP)."""
+        S = A.sum(axis=0)
+        if not np.any(S):
+            return A
+        from scipy.optimize import linprog
+
+        sv = np.flatnonzero(np.any(A != 0.0, axis=1))
+        mass = A[sv, self.y[sv]]
+        try:
+            res = linprog(-mass, A_eq=A[sv].T, b_eq=-S, bounds=np.column_stack([-np.ones(sv.size),
+                                                                                 np.zeros(sv.size)]),
+                          method="highs")
+            ok = res.status == 0 and res.x is not None
+        except ValueError:
+            ok = False
+        out = A.copy()
+        if not ok:
+            out[:] = 0.0  # the zero dual point is always feasible
+            return out
+        t = np.clip(1.0 + res.x, 0.0, 1.0)
+        out[sv] *= t[:, None]
+        return out
+
+    def certificate(self):
+        """``(relative gap, P, D, ‖Σα‖, subproblem gap)`` at the current point."""
+        lam = self.lam
+        A, W, b = self.A, self.W, self.b
+        P = self._primal(W, b)
+        D_sub = self._dual_scaled(A, W)
+        P_sub = P / lam
+        S = A.sum(axis=0)
+        if self.fit_b:
+            D_sub -= float(self.center @ S) + 0.5 * self.mu * float(S @ S)
+            P_sub += float((b - self.center) @ (b - self.center)) / (2.0 * self.mu)
+            Af = self._feasible(A)
+            Wf = np.asarray(self.X.T @ Af, dtype=np.float64)
+            D = lam * self._dual_scaled(Af, Wf)
+        else:
+            D = lam * D_sub
+        scale = max(abs(P), np.finfo(float).tiny)
+        return (P - D) / scale, P, D, float(np.abs(S).sum()), (P_sub - D_sub) * lam / scale
+
+    # ------------------------------------------------------------ subspace step
+    def polish(self, A, W, max_rounds=10):
+        """Active-set Newton ascent on the dual entries strictly inside their bounds, from a feasible ``A``.
+
+        With the entries at a bound fixed (``α_{ik} = 0``, ``k ≠ y_i``, or
+        ``α_{iy_i} = C_i``), the dual is a concave quadratic in the free ones
+        with Hessian ``−X_Fk X_Fkᵀ`` per class, under the per-sample sums (and,
+        with an intercept, the per-class sums, whose multipliers are ``b``).
+        Each round solves that KKT system and moves to its solution or to the
+        first bound on the way. Returns ``(A, W, b or None, rounds, size)`` or
+        None when the system is too large (its factorisation would cost more
+        than a few epochs).
+        """
+        n, K = A.shape
+        y, C, X = self.y, self.C, self.X
+        rows = np.arange(n)
+        ub = np.zeros((n, K))
+        ub[rows, y] = C
+        A = A.copy()
+        W = W.copy()
+        budget = POLISH_EPOCHS * max(self.nnz, 1) * K
+        b_opt = None
+        rounds = 0
+        size = 0
+        for _ in range(max_rounds):
+            other = (A < 0.0)
+            other[rows, y] = False
+            samples = np.flatnonzero(other.any(axis=1) & (C > 0))
+            if samples.size == 0:
+                break
+            free = other[samples] | ((np.arange(K)[None, :] == y[samples, None]) &
+                                     (A[samples, y[samples]] < C[samples])[:, None])
+            si, ki = np.nonzero(free)
+            ei = samples[si]                                   # the sample of each free entry
+            nf, ns = ei.size, samples.size
+            ncls = (K - 1) if self.fit_b else 0
+            N = nf + ns + ncls
+            size = N
+            if N > self.max_polish or (N > POLISH_SMALL and N ** 3 / 3.0 > budget):
+                return None if rounds == 0 else (A, W, b_opt, rounds, size)
+            M = np.zeros((N, N))
+            XF = X[ei]
+            XF = XF.toarray() if sp.issparse(XF) else np.asarray(XF)
+            for k in range(K):
+                sel = np.flatnonzero(ki == k)
+                if sel.size:
+                    M[np.ix_(sel, sel)] = XF[sel] @ XF[sel].T
+            M[:nf, :nf][np.diag_indices(nf)] += 1e-13 * max(float(np.max(np.diag(M)[:nf], initial=0.0)), 1e-300)
+            M[np.arange(nf), nf + si] = 1.0
+            M[nf + si, np.arange(nf)] = 1.0
+            if ncls:
+                sel = np.flatnonzero(ki < K - 1)
+                M[sel, nf + ns + ki[sel]] = 1.0
+                M[nf + ns + ki[sel], sel] = 1.0
+            g = -np.einsum("ij,ij->i", XF, W[:, ki].T) + self.margin * (ki == y[ei])
+            # the step also removes what is left of the constraints (class sums, prox iterates)
+            res_s = -A[samples].sum(axis=1)
+            res_c = -A.sum(axis=0)[:K - 1] if ncls else np.zeros(0)
+            rhs = np.concatenate([g, res_s, res_c])
+            try:
+                sol = _solve_square(M, rhs)
+            except (np.linalg.LinAlgError, ValueError):
+                break
+            delta = sol[:nf]
+            if not np.all(np.isfinite(sol)):
+                break
+            slope = float(g @ delta)
+            curv = 0.0
+            dW = np.zeros_like(W)
+            for k in range(K):
+                sel = np.flatnonzero(ki == k)
+                if sel.size:
+                    dW[:, k] = XF[sel].T @ delta[sel]
+            curv = float(np.vdot(dW, dW))
+            if not (slope > 0 or np.any(res_c) or np.any(res_s)):
+                break
+            t_star = 1.0  # the maximiser on the face's affine set
+            cur = A[ei, ki]
+            top = ub[ei, ki]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lim = np.where(delta > 0, (top - cur) / delta, np.inf)
+            t = min(t_star, float(lim.min(initial=np.inf)))
+            if not np.isfinite(t):
+                break
+            new = cur + t * delta
+            hit = lim <= t
+            new[hit] = top[hit]
+            new = np.minimum(new, top)
+            A[ei, ki] = new
+            W = W + t * dW
+            rounds += 1
+            if t >= t_star and abs(t_star - 1.0) < 1e-6:
+                if self.fit_b:
+                    nu = np.zeros(K)
+                    nu[:K - 1] = sol[nf + ns:]
+                    # b is defined up to a common shift: keep the sum of the start
+                    b_opt = nu + (float(self.center.sum()) - float(nu.sum())) / K
+                else:
+                    b_opt = np.zeros(K)
+                break
+        if rounds == 0:
+            return None
+        return A, W, b_opt, rounds, size
+
+    def _try_polish(self, gap, verbose):
+        """Newton steps on the current face; kept if the certified gap is smaller."""
+        cand = self.polish(self.A, self.W)
+        if cand is None:
+            return None
+        A, W, b, rounds, size = cand
+        saved = (self.A, self.W, self.b, self.center)
+        self.A, self.W = np.ascontiguousarray(A), np.ascontiguousarray(W)
+        if self.fit_b:
+            bb = self.b if b is None else b
+            self.b = np.ascontiguousarray(bb.copy())
+            self.center = bb.copy()   # Σα = 0 now: b = c
+        new = self.certificate()
+        if verbose:
+            print(f"[dual_cd/cs]   subspace steps ({rounds}) on {size} unknowns: gap {new[0]:.3e}")
+        if new[0] <= gap:
+            return new
+        self.A, self.W, self.b, self.center = saved
+        return None
+
+    # ------------------------------------------------------------ the loop
+    def loop(self):
+        solver = self.solver
+        max_iter = int(solver.max_iter)
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {solver.max_iter}")
+        tol = float(solver.tol) if solver.tol is not None else 0.0
+        verbose = int(solver.verbose or 0)
+        kernel = _cs_epoch()
+        eps_in = 0.1
+        measured, polish_at, polish_wait = 0, 0, 1
+        n_eff = self.index.shape[0]
+        gap, P = np.inf, np.nan
+        converged = False
+        history = []
+        epoch = 0
+        since = 0
+        t0 = time.perf_counter()
+        while epoch < max_iter and n_eff > 0:
+            viol = kernel(self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.y, self.C,
+                          self.QD, self.margin, self.mu, self.index, self.A, self.W, self.b, self.rng)
+            epoch += 1
+            since += 1
+            if viol > eps_in and since < CHECK_PASSES:
+                continue
+            since = 0
+            gap, P, D, excess, gap_sub = self.certificate()
+            history.append(gap)
+            if verbose:
+                print(f"[dual_cd/cs] epoch {epoch}: gap {gap:.3e} (subproblem {gap_sub:.3e}), P {P:.12g}, "
+                      f"viol {viol:.2e}, |Σα| {excess:.2e}, {time.perf_counter() - t0:.2f} s")
+            _check_sign(self.problem, self.spec, gap, P, D)
+            measured += 1
+            if self.max_polish and gap > POLISH_FLOOR and measured >= polish_at:
+                # cheap on small problems: the exact optimum of the current face (then verified)
+                cand = self._try_polish(gap, verbose)
+                if cand is not None:
+                    gap, P, D = cand[:3]
+                    history.append(gap)
+                if gap > tol:
+                    # not the optimum's face yet: wait longer before the next attempt
+                    polish_wait *= 2
+                    polish_at = measured + polish_wait
+                    if cand is not None:
+                        continue
+            if gap <= tol:
+                converged = True
+                break
+            if self.fit_b and (viol <= eps_in or gap_sub < 0.1 * gap):
+                # proximal step on b: the subproblem's b becomes the centre (b = c + μ S)
+                S = self.A.sum(axis=0)
+                self.center = self.b.copy()
+                self.b = self.center + self.mu * S
+            if viol <= eps_in:
+                ref = gap_sub if self.fit_b else gap
+                eps_in *= min(0.5, max(0.01, 0.5 * tol / max(ref, 1e-300)))
+        if not converged:
+            gap, P, D, _, _ = self.certificate()
+            _check_sign(self.problem, self.spec, gap, P, D)
+            converged = gap <= tol
+        if verbose:
+            print(f"[dual_cd/cs] {epoch} epochs, gap {gap:.3e}, objective {P:.12g}, "
+                  f"{time.perf_counter() - t0:.2f} s")
+        coef = self.sign * self.W
+        intercept = self.sign * self.b if self.fit_b else np.zeros(self.K)
+        return SolverResult(coef=coef.copy(), intercept=intercept.copy(), n_iter=max(epoch, 1),
+                            converged=bool(converged), objective=float(P), history=history,
+                            certificate=float(gap), certificate_kind="duality_gap")
+
+
+def _check_sign(problem, spec, gap, P, D):
+    if gap < -NEGATIVE_GAP:
+        raise ValueError(
+            f"loss {problem.caps.name!r}: its declared dual ({spec!r}) is not the convex conjugate of its "
+            f"value: the dual objective {D:.12g} exceeds the primal {P:.12g} (relative gap {gap:.3g}). "
+            "Fix the loss's dual() or use another solver.")
+
+
+# =====================================================================
+# pairs (RankSVM)
+# =====================================================================
+_PAIR_SIGNATURE = types.void(
+    types.boolean,                                   # is_sparse
+    types.Array(types.float64, 2, "C", **_RO),       # X (dense; (0, 0) if sparse)
+    types.Array(types.float64, 1, "C", **_RO),       # data
+    types.Array(types.int64, 1, "C", **_RO),         # indices
+    types.Array(types.int64, 1, "C", **_RO),         # indptr
+    types.Array(types.int64, 1, "C", **_RO),         # pi
+    types.Array(types.int64, 1, "C", **_RO),         # pj
+    types.Array(types.float64, 1, "C", **_RO),       # C_p
+    types.Array(types.float64, 1, "C", **_RO),       # QD_p = ‖x_i − x_j‖²
+    types.Array(types.float64, 1, "C", **_RO),       # hp: offset r, lo, hi, eps, kappa, shrink
+    types.float64[::1],                              # a (in/out)
+    types.float64[::1],                              # w (in/out)
+    types.float64[::1],                              # sc: pgmax_old, pgmin_old, pgmax_new, pgmin_new
+    types.int64[::1],                                # index: active pairs first (in/out)
+    types.int64[::1],                                # ist: [active] (in/out)
+    types.uint64[::1],                               # rng state (in/out)
+)
+
+
+def _pair_epoch_impl(is_sparse, X, data, indices, indptr, pi, pj, C, QD, hp, a, w, sc, index, ist, rng):
+    """One pass of dual coordinate ascent over the active pairs (shuffled), with shrinking."""
+    off = hp[0]
+    l = hp[1]
+    h = hp[2]
+    eps = hp[3]
+    kappa = hp[4]
+    shrink = hp[5] != 0.0
+    pgmax_old = sc[0]
+    pgmin_old = sc[1]
+    active = ist[0]
+    d = w.shape[0]
+    x = rng[0]
+    for s in range(active - 1):
+        x ^= x >> _XS_A
+        x ^= x << _XS_B
+        x ^= x >> _XS_C
+        r = (x * _XS_MUL) >> _XS_SHIFT
+        j = s + np.int64(r % np.uint64(active - s))
+        t = index[s]
+        index[s] = index[j]
+        index[j] = t
+    rng[0] = x
+    pgmax_new = -np.inf
+    pgmin_new = np.inf
+    s = 0
+    while s < active:
+        p = index[s]
+        i = pi[p]
+        jrow = pj[p]
+        f = 0.0
+        if is_sparse:
+            for k in range(indptr[i], indptr[i + 1]):
+                f += data[k] * w[indices[k]]
+            for k in range(indptr[jrow], indptr[jrow + 1]):
+                f -= data[k] * w[indices[k]]
+        else:
+            for k in range(d):
+                f += (X[i, k] - X[jrow, k]) * w[k]
+        ci = C[p]
+        G = f - off
+        ai = a[p]
+        H = QD[p] * ci
+        g = G + kappa * ai
+        if ai > 0.0:
+            gp = g + eps
+            gm = gp
+        elif ai < 0.0:
+            gp = g - eps
+            gm = gp
+        else:
+            gp = g + eps
+            gm = g - eps
+        pg = 0.0
+        if ai <= l:
+            if shrink and gp > pgmax_old:
+                active -= 1
+                index[s] = index[active]
+                index[active] = p
+                continue
+            if gp < 0.0:
+                pg = gp
+        elif ai >= h:
+            if shrink and gm < pgmin_old:
+                active -= 1
+                index[s] = index[active]
+                index[active] = p
+                continue
+            if gm > 0.0:
+                pg = gm
+        elif ai == 0.0 and eps > 0.0:
+            if shrink and gp > pgmax_old and gm < pgmin_old:
+                active -= 1
+                index[s] = index[active]
+                index[active] = p
+                continue
+            if gm > 0.0:
+                pg = gm
+            elif gp < 0.0:
+                pg = gp
+        else:
+            pg = gp
+        if pg > pgmax_new:
+            pgmax_new = pg
+        if pg < pgmin_new:
+            pgmin_new = pg
+        if pg != 0.0:
+            v = H * ai - G
+            if eps > 0.0:
+                if v > eps:
+                    v -= eps
+                elif v < -eps:
+                    v += eps
+                else:
+                    v = 0.0
+            den = H + kappa
+            if den > 0.0:
+                an = v / den
+            else:
+                an = h if v > 0.0 else (l if v < 0.0 else 0.0)
+            if an < l:
+                an = l
+            elif an > h:
+                an = h
+            delta = an - ai
+            if delta != 0.0:
+                a[p] = an
+                t = ci * delta
+                if is_sparse:
+                    for k in range(indptr[i], indptr[i + 1]):
+                        w[indices[k]] += t * data[k]
+                    for k in range(indptr[jrow], indptr[jrow + 1]):
+                        w[indices[k]] -= t * data[k]
+                else:
+                    for k in range(d):
+                        w[k] += t * (X[i, k] - X[jrow, k])
+        s += 1
+    if pgmax_new == -np.inf:
+        pgmax_new = 0.0
+    if pgmin_new == np.inf:
+        pgmin_new = 0.0
+    sc[2] = pgmax_new
+    sc[3] = pgmin_new
+    ist[0] = active
+
+
+_PAIR_QD_SIGNATURE = types.void(
+    types.boolean, types.Array(types.float64, 2, "C", **_RO), types.Array(types.float64, 1, "C", **_RO),
+    types.Array(types.int64, 1, "C", **_RO), types.Array(types.int64, 1, "C", **_RO),
+    types.Array(types.int64, 1, "C", **_RO), types.Array(types.int64, 1, "C", **_RO), types.float64[::1])
+
+
+def _pair_qd_impl(is_sparse, X, data, indices, indptr, pi, pj, out):
+    """``out_p = ‖x_i − x_j‖²`` (CSR rows merged on their sorted indices)."""
+    d = X.shape[1]
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        acc = 0.0
+        if is_sparse:
+            u = indptr[i]
+            ue = indptr[i + 1]
+            v = indptr[j]
+            ve = indptr[j + 1]
+            while u < ue or v < ve:
+                if v >= ve or (u < ue and indices[u] < indices[v]):
+                    acc += data[u] * data[u]
+                    u += 1
+                elif u >= ue or indices[v] < indices[u]:
+                    acc += data[v] * data[v]
+                    v += 1
+                else:
+                    z = data[u] - data[v]
+                    acc += z * z
+                    u += 1
+                    v += 1
+        else:
+            for k in range(d):
+                z = X[i, k] - X[j, k]
+                acc += z * z
+        out[p] = acc
+
+
+_PAIR_KERNELS = {}
+
+
+def _pair_kernels():
+    if not _PAIR_KERNELS:
+        _PAIR_KERNELS["epoch"] = njit_cached(_PAIR_SIGNATURE, nogil=True)(_pair_epoch_impl)
+        _PAIR_KERNELS["qd"] = njit_cached(_PAIR_QD_SIGNATURE, nogil=True)(_pair_qd_impl)
+    return _PAIR_KERNELS["epoch"], _PAIR_KERNELS["qd"]
+
+
+class PairRun:
+    """One ``DualCDSolver.solve`` on a :class:`PairwiseDualSpec` loss (RankSVM over the query pairs)."""
+
+    def __init__(self, solver, problem, spec, lam):
+        self.solver, self.problem, self.spec, self.lam = solver, problem, spec, lam
+        (self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.X, _) = _csr_parts(problem.X)
+        n, d = problem.X.shape
+        self.n, self.d = n, d
+        sw = np.asarray(problem.sample_weight, dtype=np.float64)
+        total = float(sw.sum())
+        if not total > 0:
+            raise ValueError("sample_weight must have a positive sum")
+        self.sw = sw
+        pi, pj, c = spec.pairs(problem.y, sw, **(problem.loss_kwargs or {}))
+        c = np.asarray(c, dtype=np.float64)
+        keep = c > 0
+        self.pi = np.ascontiguousarray(np.asarray(pi, dtype=np.int64)[keep])
+        self.pj = np.ascontiguousarray(np.asarray(pj, dtype=np.int64)[keep])
+        self.C = np.ascontiguousarray(c[keep] / (lam * total))
+        m = self.pi.shape[0]
+        self.m = m
+        pair = spec.pair
+        self.pair = pair
+        epoch, qd = _pair_kernels()
+        self.kernel = epoch
+        self.QD = np.empty(m)
+        qd(self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.pi, self.pj, self.QD)
+        self.hp = np.array([float(pair.offset), float(pair.lower), float(pair.upper), float(pair.epsilon),
+                            float(pair.curvature), 1.0 if solver.shrinking else 0.0])
+        self.a = np.zeros(m)
+        self.w = np.zeros(d)
+        self.sc = np.array([np.inf, -np.inf, 0.0, 0.0])
+        self.index = np.arange(m, dtype=np.int64)
+        self.ist = np.array([m], dtype=np.int64)
+        self.rng = _seed(solver.random_state)
+
+    def _w_of(self, a):
+        """``Σ_p θ_p (x_i − x_j)`` afresh, through the rows of ``X``."""
+        theta = self.C * a
+        v = np.bincount(self.pi, weights=theta, minlength=self.n) - np.bincount(self.pj, weights=theta,
+                                                                                minlength=self.n)
+        return np.asarray(self.X.T @ v, dtype=np.float64).ravel()
+
+    def certificate(self):
+        """``(relative gap, P, D)`` at the current dual point."""
+        lam, pair = self.lam, self.pair
+        w = self._w_of(self.a)
+        raw = np.asarray(self.X @ w, dtype=np.float64).ravel()
+        P = float(self.problem.caps.value_and_gradient(self.problem.y, raw, self.sw,
+                                                       **(self.problem.loss_kwargs or {}))[0])
+        P += 0.5 * lam * float(w @ w)
+        a = self.a
+        psi = pair.curvature * 0.5 * a * a + (pair.epsilon * np.abs(a) if pair.epsilon else 0.0)
+        D = lam * (-0.5 * float(w @ w) - float(self.C @ (psi - pair.offset * a)))
+        scale = max(abs(P), np.finfo(float).tiny)
+        return (P - D) / scale, P, D
+
+    def loop(self):
+        solver = self.solver
+        max_iter = int(solver.max_iter)
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {solver.max_iter}")
+        tol = float(solver.tol) if solver.tol is not None else 0.0
+        verbose = int(solver.verbose or 0)
+        sc, ist, m = self.sc, self.ist, self.m
+        eps_in = 0.1
+        gap, P = np.inf, np.nan
+        converged = False
+        history = []
+        epoch = 0
+        work = 0
+        t0 = time.perf_counter()
+        while epoch < max_iter and m > 0:
+            work += int(ist[0])
+            self.kernel(self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.pi, self.pj,
+                        self.C, self.QD, self.hp, self.a, self.w, sc, self.index, ist, self.rng)
+            epoch += 1
+            pgmax, pgmin = sc[2], sc[3]
+            pg_ok = pgmax - pgmin <= eps_in and abs(pgmax) <= eps_in and abs(pgmin) <= eps_in
+            if pg_ok and ist[0] < m:
+                ist[0] = m
+                sc[0], sc[1] = np.inf, -np.inf
+                continue
+            if not pg_ok and work < CHECK_PASSES * m:
+                sc[0] = pgmax if pgmax > 0 else np.inf
+                sc[1] = pgmin if pgmin < 0 else -np.inf
+                continue
+            work = 0
+            gap, P, D = self.certificate()
+            history.append(gap)
+            if verbose:
+                print(f"[dual_cd/pairs] epoch {epoch}: gap {gap:.3e}, P {P:.12g}, D {D:.12g}, "
+                      f"eps {eps_in:.1e}, {time.perf_counter() - t0:.2f} s")
+            _check_sign(self.problem, self.spec, gap, P, D)
+            if gap <= tol:
+                converged = True
+                break
+            if pg_ok:
+                eps_in *= min(0.5, max(0.01, 0.5 * tol / max(gap, 1e-300)))
+                ist[0] = m
+                sc[0], sc[1] = np.inf, -np.inf
+            else:
+                sc[0] = pgmax if pgmax > 0 else np.inf
+                sc[1] = pgmin if pgmin < 0 else -np.inf
+        if not converged:
+            gap, P, D = self.certificate()
+            _check_sign(self.problem, self.spec, gap, P, D)
+            converged = gap <= tol
+        if verbose:
+            print(f"[dual_cd/pairs] {epoch} epochs, {m} pairs, gap {gap:.3e}, objective {P:.12g}, "
+                  f"{time.perf_counter() - t0:.2f} s")
+        return SolverResult(coef=self._w_of(self.a), intercept=0.0, n_iter=max(epoch, 1),
+                            converged=bool(converged), objective=float(P), history=history,
+                            certificate=float(gap), certificate_kind="duality_gap")
