@@ -8,7 +8,10 @@ Build with::
 ``gen_catalogue.py``, and ``contract_tables.inc`` (the tables of ``contract.rst``)
 from the losses' and solvers' declarations by ``gen_contract.py``, and ``losses/``
 (one page and one plot per loss, and the errata page) by ``gen_loss_pages.py``
-(all git-ignored).
+(all git-ignored), and ``taxonomy.png`` (the survey's tree, task -> family -> key,
+shown on the catalogue page) by ``gen_taxonomy.py``. The examples in ``examples/``
+become the gallery ``auto_examples/`` (sphinx-gallery runs every one of them but
+``compare_regression.py``, the minute-long table demo, whose code is shown only).
 """
 import os
 import sys
@@ -21,6 +24,7 @@ import sklearn_losses  # noqa: E402
 from gen_catalogue import write_catalogue  # noqa: E402
 from gen_contract import write_contract  # noqa: E402
 from gen_loss_pages import write_loss_pages  # noqa: E402
+from gen_taxonomy import write_taxonomy  # noqa: E402
 
 project = "sklearn_losses"
 author = "sklearn_losses developers"
@@ -33,7 +37,33 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
 ]
+
+# The examples as a gallery: every example runs at each build (they take a few seconds each),
+# except compare_regression.py (tables, about a minute: shown, not run); a failing example fails
+# the build; nothing is fetched from the network (no Binder, JupyterLite or remote doc links).
+sphinx_gallery_conf = {
+    "examples_dirs": os.path.join("..", "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"[\\/](?!compare_regression\.py$)[^\\/]+\.py$",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "reset_argv": "gallery_hooks.reset_argv",
+    "download_all_examples": False,
+    "backreferences_dir": None,
+    "doc_module": (),
+    "reference_url": {},
+    "binder": {},
+    "jupyterlite": None,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "show_signature": False,
+    "min_reported_time": 1,
+    "write_computation_times": False,
+    "capture_repr": (),
+    "matplotlib_animations": False,
+}
 # maths rendered offline: sphinx-mathjax-offline copies a bundled MathJax 3 into
 # _static/mathjax and points mathjax_path at it (no CDN). Without it, the
 # default (a CDN) would be used, so it is required by the ``docs`` extra.
@@ -74,11 +104,16 @@ try:  # the scikit-learn look
         "show_toc_level": 2,
         "header_links_before_dropdown": 6,
         "navbar_end": ["theme-switcher", "navbar-icon-links"],
+        # the catalogue's tables get the whole width (no "on this page" column)
+        "secondary_sidebar_items": {"**": ["page-toc", "sourcelink"], "catalogue": []},
     }
-    html_sidebars = {"index": []}
+    # the wide pages (tables) get the whole width: no section navigation on the left
+    html_sidebars = {"index": [], "catalogue": [], "contract": [], "losses/index": []}
 except ImportError:
     html_theme = "alabaster"
-html_static_path = []
+html_title = f"sklearn_losses {release}"  # short: the default "... documentation" ran under the navbar
+html_static_path = ["_static"]
+html_css_files = ["sklearn_losses.css"]
 
 
 def _skip_metadata_routing(app, what, name, obj, skip, options):
@@ -88,8 +123,20 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
     return None
 
 
+#: user-guide pages written by others that may not exist yet in a checkout: the toctree line
+#: naming one is dropped (at read time) while its file is absent, so the build stays warning-free
+OPTIONAL_PAGES = {"user_guide/index": ["scaling_out"]}
+
+
+def _drop_missing_toctree_entries(app, docname, source):
+    for entry in OPTIONAL_PAGES.get(docname, []):
+        if not os.path.exists(os.path.join(HERE, os.path.dirname(docname), entry + ".rst")):
+            source[0] = "\n".join(line for line in source[0].split("\n") if line.strip() != entry)
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
+    app.connect("source-read", _drop_missing_toctree_entries)
 
 
 # generate catalogue.rst from the registry
@@ -98,3 +145,5 @@ write_catalogue(os.path.join(HERE, "catalogue.rst"))
 write_loss_pages(os.path.join(HERE, "losses"))
 # generate the tables of contract.rst from the declarations (included, not a page of its own)
 write_contract(os.path.join(HERE, "contract_tables.inc"))
+# draw the taxonomy tree (task -> family -> key) from the registry, for the catalogue page
+write_taxonomy(os.path.join(HERE, "taxonomy.png"))

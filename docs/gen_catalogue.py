@@ -64,6 +64,14 @@ def render(rows):
         "strictly convex. Any key can be passed as ``loss=`` to the estimators, with its "
         "hyper-parameters tunable as ``loss__<param>``.",
         "",
+        ".. figure:: taxonomy.png",
+        "   :width: 100%",
+        "   :alt: The taxonomy of the survey as a tree: task, then family, then loss key.",
+        "",
+        "   The taxonomy of the survey, drawn from the registry at build time (``docs/gen_taxonomy.py``): "
+        "task, then family (error-based, probabilistic, margin-based), then catalogue key, with the "
+        "survey section of each loss (in grey, the keys beyond the survey).",
+        "",
     ]
     tasks = [t for t in _TASKS if any(r["task"] == t for r in rows)]
     tasks += sorted({r["task"] for r in rows} - set(tasks))
@@ -75,14 +83,15 @@ def render(rows):
                 continue
             title = f"{task.capitalize()} {sub}".strip() if sub else task.capitalize()
             out += [title, "-" * len(title), ""]
-            out += [".. list-table::", "   :header-rows: 1", "   :widths: 18 18 10 22 8 10 34", "",
-                    "   * - key", "     - class", "     - family", "     - properties",
+            # no class column: the key's page (losses/<key>) and "Loss classes" below name the class,
+            # and the table then fits the page at 1280 px (long class names do not wrap)
+            out += [".. list-table::", "   :header-rows: 1", "   :widths: 22 10 16 10 14 28", "   :class: catalogue-table", "",
+                    "   * - key", "     - family", "     - properties",
                     "     - survey", "     - parameters", "     - summary"]
             for r in members:
                 key = f"``{r['key']}``" + ("" if r["minimizable"] else " (metric, not minimisable)")
                 out += [
                     f"   * - {key}",
-                    f"     - :class:`~{r['class']}`" if r["class"].startswith("sklearn_losses") else f"     - ``{r['short_class']}``",
                     f"     - {r['family']}",
                     f"     - {', '.join(r['properties']) or '(none)'}",
                     f"     - {_cell(r['section']) or '-'}",

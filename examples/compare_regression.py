@@ -1,6 +1,9 @@
-"""The main demo: every regression, classification and ranking loss of the catalogue, compared.
+"""
+The main demo: every regression, classification and ranking loss of the catalogue, compared
+===========================================================================================
 
-(The file keeps its historical name; it now runs three sections.)
+(The file keeps its historical name; it now runs three sections. It prints tables and takes
+about a minute, so the documentation shows its code without running it: run it yourself.)
 
 Regression (``--section regression``)
 -------------------------------------
@@ -703,7 +706,7 @@ SECTIONS = {"regression": regression_section, "classification": classification_s
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="3 folds instead of 5, a subset of the classification and ranking losses, "
                              "no plot (a smoke test, under a minute)")

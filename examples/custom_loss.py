@@ -1,4 +1,8 @@
-"""Write your own loss in a few lines, check it, fit it, compare it.
+"""
+Write your own loss: the Cauchy loss
+====================================
+
+Write your own loss in a few lines, check it, fit it, compare it.
 
 The Cauchy (Lorentzian) loss, with scale ``c`` and residual ``r = y_pred - y``::
 
@@ -28,6 +32,10 @@ kernel from compiled code) and L-BFGS (which uses the array gradient).
 Usage::
 
     python examples/custom_loss.py
+
+The figure shows the three losses compared here, and their derivatives, as
+functions of the residual: the Cauchy derivative goes back to zero in the
+tails, Huber's stays at its bound ``delta``.
 """
 import math
 import sys
@@ -39,6 +47,10 @@ import numpy as np
 import sklearn_losses as skl
 from sklearn_losses import LossRegressor
 
+
+# %%
+# The kernel, the loss class and the data
+# ---------------------------------------
 
 # 1. the kernel: one sample, returns (loss, derivative w.r.t. y_pred)
 @skl.loss_kernel
@@ -100,6 +112,34 @@ def make_data(n=600, n_features=5, outlier_fraction=0.15, seed=0):
     return X_train, X_test, y_train, y_test, w, 1.0, n_out
 
 
+def plot_losses(loss):
+    """The three losses and their derivatives against the residual (needs matplotlib)."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        return None
+    r = np.linspace(-6, 6, 481)
+    zero = np.zeros_like(r)
+    fig, (ax_l, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, obj in [("cauchy (c=1)", loss), ("huber (delta=1)", skl.get_loss("huber")),
+                       ("mean_squared_error", skl.get_loss("mean_squared_error"))]:
+        ax_l.plot(r, obj.loss(zero, r), label=label)
+        ax_g.plot(r, obj.gradient(zero, r), label=label)
+    ax_l.set(xlabel="residual r = y_pred - y", ylabel="loss", ylim=(0, 6), title="loss")
+    ax_g.set(xlabel="residual r = y_pred - y", ylabel="d loss / d y_pred", ylim=(-3, 3),
+             title="derivative")
+    for ax in (ax_l, ax_g):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Check, fit and compare
+# ----------------------
+
+
 def main():
     loss = CauchyLoss(c=1.0)
     print("The loss:", loss, "| properties:", sorted(loss.properties))
@@ -152,8 +192,14 @@ def main():
         print(f"{label:32s} {est.solver_:>12s} {coef_err:13.3f} {b_err:11.3f} {mae:9.3f} {dt:7.2f}")
         ok = ok and np.isfinite(mae)
     print("\n(fit times of the first fit include numba compilation unless cached)")
+    if plot_losses(loss) is not None:
+        import matplotlib.pyplot as plt
+
+        plt.show()
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status:  # exit only on failure: the docs' gallery runs this file in-process
+        sys.exit(status)

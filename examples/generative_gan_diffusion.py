@@ -1,4 +1,6 @@
-"""A GAN and a diffusion model on ``make_moons``, linear vs kernel, through ``LossGenerator``.
+"""
+A GAN and a diffusion model on ``make_moons``, linear vs kernel, through ``LossGenerator``.
+===========================================================================================
 
 * Data: ``sklearn.datasets.make_moons`` (800 training points, noise 0.05), standardised; a second
   independent draw of 500 points is the held-out reference.
@@ -15,7 +17,7 @@
   sampling floor), and the fit time; saves ``gan_moons.png`` and ``diffusion_moons.png`` (real vs
   generated scatter plots) into ``--out`` (default: a new temporary directory).
 
-Run: ``python examples/generative_gan_diffusion.py [--out DIR]`` (about 30-60 s on 2 cores).
+Run: ``python examples/generative_gan_diffusion.py [--out DIR]`` (about 10 s on 2 cores).
 """
 import argparse
 import tempfile
@@ -31,6 +33,11 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_losses import LossGenerator
 from sklearn_losses.exceptions import ConvergenceWarning
+
+
+# %%
+# Helpers and the models
+# ----------------------
 
 
 def w1(A, B):
@@ -58,8 +65,14 @@ MODELS = {
 }
 
 
+# %%
+# Fit, sample, measure and plot
+# -----------------------------
+# The figures stay open so that the documentation's gallery shows them; each is also saved as a PNG.
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--out", type=Path, default=None,
                         help="directory for the PNGs (default: a new temporary directory)")
     args = parser.parse_args(argv)
@@ -111,8 +124,8 @@ def main(argv=None):
         fig.tight_layout()
         path = out / f"{section}_moons.png"
         fig.savefig(path, dpi=90)
-        plt.close(fig)
         print(f"saved {path}")
+    plt.show()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Generative losses in LossGenerator: a linear VAE, a linear VQ-VAE and a character language model.
+"""
+Generative losses: a linear VAE, a linear VQ-VAE and a character language model
+===============================================================================
 
 Three losses of the survey's generative section, each trained in the linear model it defines and
 compared with the scikit-learn estimator that computes the same optimum:
@@ -32,6 +34,11 @@ from threadpoolctl import threadpool_limits
 from sklearn_losses import LossGenerator
 
 
+# %%
+# Helpers: timing and pictures
+# ----------------------------
+
+
 def timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -61,8 +68,7 @@ def save_png(path, grid, title):
         ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=8)
         ax.axis("off")
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(fig)
+        fig.savefig(path, dpi=100, bbox_inches="tight")  # left open: the docs' gallery shows it
     except ImportError:  # no matplotlib: write the pixels (upscaled 4x) directly
         img = np.kron((grid * 255).astype(np.uint8), np.ones((4, 4), np.uint8))
         raw = b"".join(b"\x00" + row.tobytes() for row in img)
@@ -75,6 +81,11 @@ def save_png(path, grid, title):
                                                                        8, 0, 0, 0, 0))
                     + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
     return path
+
+
+# %%
+# 1. ``elbo``: the linear VAE is probabilistic PCA
+# ------------------------------------------------
 
 
 def linear_vae(out):
@@ -115,6 +126,11 @@ def linear_vae(out):
     print("saved:", p1, p2, p3, sep="\n  ")
 
 
+# %%
+# 2. ``vq_vae``: the linear VQ-VAE is k-means
+# -------------------------------------------
+
+
 def linear_vq_vae(out):
     print()
     print("=" * 78)
@@ -134,6 +150,11 @@ def linear_vq_vae(out):
     p = save_png(os.path.join(out, "vq_codebook.png"), tile(gen.cluster_centers_, 1, 10),
                  "linear VQ-VAE: the decoded codebook")
     print("saved:", p, sep="\n  ")
+
+
+# %%
+# 3. ``autoregressive_lm`` / ``masked_lm``: a character language model
+# --------------------------------------------------------------------
 
 
 def char_language_model(quick):
@@ -171,8 +192,13 @@ def char_language_model(quick):
     print("  |", ml.sample(1, length=70, random_state=1)[0].replace("\n", " "))
 
 
+# %%
+# Run the three parts
+# -------------------
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--out", default=None, help="folder for the PNG pictures (default: a temporary folder)")
     parser.add_argument("--quick", action="store_true", help="a smaller language-model corpus")
     args = parser.parse_args()

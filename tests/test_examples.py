@@ -100,3 +100,31 @@ def test_generative_gan_diffusion(tmp_path):
     out = run_example("generative_gan_diffusion.py", "--out", str(tmp_path), cwd=tmp_path)
     assert out.strip()
     assert len(list(tmp_path.glob("*.png"))) >= 1
+
+
+# ---------------------------------------------------------------- the gallery's plot_* examples
+def test_plot_regression_losses(tmp_path):
+    out = run_example("plot_regression_losses.py", cwd=tmp_path)
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
+    assert set(rows) == {"mean_squared_error", "huber", "log_cosh", "mean_absolute_error"}, out
+    # the outliers (all upwards) lift the least-squares intercept; the robust losses stay near 1
+    assert float(rows["mean_squared_error"][2]) > 1.8, out
+    for key in ("huber", "log_cosh", "mean_absolute_error"):
+        assert abs(float(rows[key][2]) - 1.0) < 0.4 and abs(float(rows[key][1]) - 0.8) < 0.1, out
+
+
+def test_plot_classification_focal(tmp_path):
+    out = run_example("plot_classification_focal.py", cwd=tmp_path)
+    recall = {line[:28].strip(): float(line[28:].split()[0]) for line in out.splitlines()[1:] if line.strip()}
+    assert len(recall) == 4, out
+    # class weighting (balanced, or focal's alpha) finds more of the 8 % positives
+    assert recall["cross_entropy, balanced"] > recall["cross_entropy"] + 0.1, out
+    assert recall["focal (gamma=2, alpha=0.9)"] > recall["focal (gamma=2)"] + 0.1, out
+
+
+def test_plot_ranking_lambdaloss(tmp_path):
+    out = run_example("plot_ranking_lambdaloss.py", cwd=tmp_path)
+    ndcg = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
+            if line.split() and line.split()[0] in ("ranknet", "lambda_loss")}
+    assert set(ndcg) == {"ranknet", "lambda_loss"}, out
+    assert "[sklearn] Ridge" in out and all(0.5 < v <= 1 for v in ndcg.values()), out
