@@ -56,7 +56,7 @@ SOLVER = _group(
 
 #: the stochastic solver's options (as SGDRegressor / SGDClassifier)
 SGD = _group(
-    learning_rate=("invscaling", [StrOptions({"constant", "optimal", "invscaling", "adaptive"})]),
+    learning_rate=("invscaling", [StrOptions({"constant", "optimal", "invscaling", "adaptive", "saga"})]),
     eta0=(0.01, [Interval(Real, 0, None, closed="neither")]),
     power_t=(0.25, [Interval(Real, None, None, closed="neither")]),
     average=(False, [Interval(Integral, 0, None, closed="left"), "boolean"]),
