@@ -22,6 +22,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from .. import _dask
 from ..contract import capabilities, check_loss_protocol
 from ..exceptions import ConvergenceWarning, DivergenceError
 from ..losses import get_loss
@@ -220,7 +221,7 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         return caps
 
     def _build_solver(self, plan, penalty, n_samples, partial, n_features=None, alpha=None, sparse=False,
-                      l1_ratio=None):
+                      l1_ratio=None, blockwise=False):
         caps, n_out = plan.caps, plan.targets[0][1]
         omap = plan.output_map
         instance, cls, options = self._solver_spec()
@@ -234,7 +235,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
                     raise ValueError(f"solver_options: {unknown} are parameters of no solver; the solvers "
                                      f"take {sorted(anywhere)} (and 'lambda_rounds')")
                 cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap,
-                                                                  n_features, alpha, sparse, l1_ratio)]
+                                                                  n_features, alpha, sparse, l1_ratio,
+                                                                  blockwise=blockwise)]
                 known = set(cls._get_param_names())
                 options = {k: v for k, v in options.items() if k in known}
                 auto = True
@@ -299,6 +301,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         """The one fit path (see the module docstring); an exception leaves the estimator as it was."""
         before = dict(self.__dict__)
         try:
+            if _dask.is_blocked(X):  # dask collections, out-of-core Blocks: fitted block by block
+                return _dask.fit_blocked(self, X, y, sample_weight, partial, **fit_kwargs)
             return self._fit_path(X, y, sample_weight, partial, **fit_kwargs)
         except BaseException:
             # validation sets n_features_in_ early, a solver may have run: restore everything

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..contract import capabilities
 from ..models._energy import LinearEnergy, PrototypeEnergy
+from .. import _dask
 from ._base import BaseLossEstimator, Plan
 from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SGD, SOLVER, declare_params
 
@@ -189,6 +190,12 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             raise ValueError("classes differ from those of the first call to partial_fit")
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (as :meth:`sklearn.base.ClassifierMixin.score`); blocks: from per-block sums."""
+        if _dask.is_blocked(X):
+            return _dask.score_blocked(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def _continues(self):
         # partial_fit continues a fitted model, except one whose outputs SGD cannot update
         # (a native multinomial fit): then it starts an SGD (one-vs-rest) model afresh
@@ -201,8 +208,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             unseen = np.setdiff1d(np.unique(y), classes)
             if unseen.size:
                 raise ValueError(f"labels {unseen[:5].tolist()} are not in classes {classes.tolist()}")
-        else:
-            classes = np.unique(y)
+        else:  # the labels, or all the classes (blocks: the classes of every block)
+            classes = np.unique(y) if classes is None else np.asarray(classes)
         K = len(classes)
         if K < 2:
             raise ValueError(
@@ -289,6 +296,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         With two classes and two outputs (energy losses, ``multi_class="multinomial"``)
         the score is the difference ``s_1 − s_0`` (as scikit-learn's binary classifiers).
         """
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.decision_function, X)
         s = self._scores(X)
         if s.ndim == 2 and s.shape[1] == 2:
             return s[:, 1] - s[:, 0]
@@ -296,6 +305,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
     def predict(self, X):
         """Predicted labels (from ``classes_``)."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict, X)
         s = self._scores(X)
         if s.ndim == 1:
             return self.classes_[(s > 0).astype(int)]
@@ -321,6 +332,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         Gibbs distribution ``softmax(−β E)``; ``modified_huber``:
         ``(clip(f, −1, 1) + 1) / 2`` as scikit-learn.
         """
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict_proba, X)
         s = self._scores(X)
         caps = self._caps()
         if caps.output == "energies":
@@ -339,6 +352,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     @available_if(_has_proba)
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (computed stably where the loss provides it)."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict_log_proba, X)
         check_is_fitted(self, "coef_")
         caps = self._caps()
         if caps.predict_log_proba is not None and caps.output != "energies" and self._layout_ != "ovr":

@@ -12,6 +12,7 @@ from numbers import Integral
 from ..contract import capabilities, check_loss_protocol
 from ..losses import get_loss
 from ..models.generative import family_methods, get_family
+from .. import _dask
 from ._base import _ESTIMATOR_FOR_TASK, LossParamsMixin, _validate_data
 from ._params import LOSS_CONSTRAINT, MODEL, SOLVER, declare_params
 
@@ -193,6 +194,14 @@ class LossGenerator(LossParamsMixin, BaseEstimator):
         return sw
 
     def _fit(self, X, y, sample_weight, partial):
+        if _dask.is_blocked(X):  # dask / out-of-core: the families fitted from reduced moments
+            before = dict(self.__dict__)
+            try:
+                return _dask.fit_generator_blocked(self, X, y, sample_weight, partial)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise
         before = dict(self.__dict__)
         try:
             self._validate_params()
@@ -287,6 +296,8 @@ class LossGenerator(LossParamsMixin, BaseEstimator):
     @available_if(_has("transform"))
     def transform(self, X, **kwargs):
         """Latent codes ``(n_samples, n_components)`` (posterior means; ``vq_vae``: ``z_q``)."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.transform, X)
         X = self._ready(X)
         return self.model_.transform(X, **kwargs)
 
@@ -306,11 +317,16 @@ class LossGenerator(LossParamsMixin, BaseEstimator):
     @available_if(_has("score_samples"))
     def score_samples(self, X, **kwargs):
         """Per-sample log-density (language models: log-probability of each sequence)."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.score_samples, X)
         X = self._ready(X)
         return self.model_.score_samples(X, **kwargs)
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample (language models: per token); minus the mean loss where no density."""
+        if _dask.is_blocked(X):
+            check_is_fitted(self, "model_")
+            return _dask.score_blocked(self, X, y)
         X = self._ready(X)
         methods = self._family_methods()
         if "score" in methods:
@@ -322,6 +338,8 @@ class LossGenerator(LossParamsMixin, BaseEstimator):
     @available_if(_has("predict"))
     def predict(self, X):
         """``cvae``: the most probable class; ``vq_vae``: the code; language models: the next token."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict, X)
         X = self._ready(X)
         return self.model_.predict(X)
 

@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..losses.ranking import QueryIndex
 from ..models import KernelModel, LinearModel
+from .. import _dask
 from ._base import BaseLossEstimator, Plan
 from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SOLVER, declare_params
 
@@ -582,6 +583,8 @@ class LossRanker(BaseLossEstimator):
     def transform(self, X):
         """The learned embedding ``φ(X) W + b``, shape ``(n_samples, n_components)`` (embedding mode)."""
         check_is_fitted(self, "coef_")
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.transform, X)
         if self.mode_ != "embedding":
             raise ValueError("transform is defined in embedding mode (fit(X, y) without group=); this "
                              "ranker was fitted on queries: use predict for scores")
@@ -621,6 +624,8 @@ class LossRanker(BaseLossEstimator):
         (negative squared Euclidean distance; cosine for ``nt_xent``).
         """
         check_is_fitted(self, "coef_")
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict, X)
         Z = self._embed(X)
         if self.mode_ == "query":
             return Z.ravel()
@@ -639,6 +644,8 @@ class LossRanker(BaseLossEstimator):
         of its samples (query mode), a querying sample its weight (embedding mode).
         """
         check_is_fitted(self, "coef_")
+        if _dask.is_blocked(X):  # per-block NDCG sums; a query must lie in one block
+            return _dask.score_blocked(self, X, y, sample_weight, group)
         if self.mode_ == "query":
             return mean_ndcg_score(y, self.predict(X), group=group, k=10, sample_weight=sample_weight)
         if group is not None:

@@ -3,6 +3,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
+from .. import _dask
 from ._base import BaseLossEstimator, Plan
 from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SGD, SOLVER, declare_params
 
@@ -193,10 +194,18 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
 
     def predict(self, X):
         """Predicted targets ``f(x)``: shape ``(n_samples,)``, or ``(n_samples, k)`` after a fit on k targets."""
+        if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
+            return _dask.lazy_call(self.predict, X)
         if getattr(self, "_multi_output", False):
             F = self._predict_features(X)
             return np.asarray(F @ self.coef_.T, dtype=np.float64) + self.intercept_
         return self._raw(X)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions (as :meth:`sklearn.base.RegressorMixin.score`); blocks: from per-block sums."""
+        if _dask.is_blocked(X):
+            return _dask.score_blocked(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

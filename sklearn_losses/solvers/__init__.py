@@ -50,7 +50,7 @@ def get_solver(name):
 
 
 def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_features=None, alpha=None,
-                  sparse=False, l1_ratio=None):
+                  sparse=False, l1_ratio=None, blockwise=False):
     """The rule behind ``solver="auto"``, from the loss's capabilities alone.
 
     1. a loss that provides ``dc_decomposition`` (ramp) → ``cccp`` (a sequence of convex problems);
@@ -97,11 +97,24 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
         For the size guard of ``linprog``.
     alpha : float or None
         The penalty strength (``dual_cd`` needs ``alpha > 0``).
+    blockwise : bool, default=False
+        The data are dask / out-of-core blocks: the rule's choice if its class
+        declares ``blockwise`` (or is stochastic: ``sgd`` streams the blocks),
+        else the first of ``lbfgs``, ``subgradient``, ``sgd`` (for a
+        discontinuous loss), ``derivative_free`` that can minimise the loss.
 
     Returns
     -------
     name : str
     """
+    if blockwise:  # dask / out-of-core input: the rule's choice if it runs blockwise, else the first that can
+        name = select_solver(caps, penalty, n_samples, n_outputs, output_map, n_features, alpha, sparse, l1_ratio)
+        for cand in (name, "lbfgs", "subgradient", "sgd", "derivative_free"):
+            cls = SOLVERS[cand]
+            if (cls.blockwise or cls.stochastic) and not cls().unmet(caps, penalty, n_outputs, output_map) and \
+                    (cand != "sgd" or name == "sgd" or "CONT" not in caps.solver_properties):
+                return cand
+        return name  # the estimator names the blockwise solvers in its error
     props = caps.solver_properties
     sgd_ok = not SGDSolver().unmet(caps, penalty, n_outputs, output_map)
     if "dc_decomposition" in caps.provides and not CCCPSolver().unmet(caps, penalty, n_outputs, output_map):

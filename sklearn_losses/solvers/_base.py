@@ -245,6 +245,9 @@ def objective(problem, coef, intercept, smooth_only=False):
     grad_intercept : float or ndarray of shape (n_outputs,)
         0 when the problem has no intercept.
     """
+    blocked = getattr(problem.X, "blockwise_objective", None)
+    if blocked is not None:  # X split into blocks (dask / out-of-core): the same value by a tree reduction
+        return blocked(problem, coef, intercept, smooth_only)
     omap = problem.output_map
     raw = raw_output(problem.X, coef, intercept) if omap is None else omap.forward(problem.X, coef, intercept)
     value, g = problem.caps.value_and_gradient(problem.y, raw, problem.sample_weight,
@@ -349,12 +352,17 @@ class Solver(BaseEstimator):
         True for a local method whose optimum depends on its start, which
         random restarts (:class:`~sklearn_losses.solvers.MultiStart`) may improve
         on a non-convex loss.
+    blockwise : bool
+        True if the solver touches the data only through :func:`objective` (or
+        through reductions computed block by block): it runs on dask /
+        out-of-core input, whose blocks are summed by a tree reduction.
     """
 
     name = None
     requires = (penalty_in(None, "l2", "l1", "elasticnet"),)
     stochastic = False
     restartable = True
+    blockwise = False
     #: a solver that ``solver="auto"`` follows with this one (by name) where it does not converge
     fallback = None
 

@@ -25,10 +25,13 @@ class ClosedFormSolver(Solver):
     """
 
     name = "closed_form"
+    blockwise = True
     restartable = False
     requires = (provides("quadratic"), structure_in("per_sample"), penalty_in(None, "l2"), ONE_OUTPUT)
 
     def solve(self, problem, coef, intercept, state=None):
+        if hasattr(problem.X, "blockwise_closed_form"):  # blocks: reduced weighted moments
+            return problem.X.blockwise_closed_form(self, problem)
         X, y, s = problem.X, problem.y, problem.sample_weight
         sw = s / s.sum()
         lam = 0.5 * problem.l2_strength

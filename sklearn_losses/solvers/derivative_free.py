@@ -32,6 +32,7 @@ class DerivativeFreeSolver(Solver):
     """
 
     name = "derivative_free"
+    blockwise = True
     restartable = False  # a search over the whole space already, and each run is costly
 
     def __init__(self, max_iter=1000, tol=1e-4, verbose=0, df_method="powell", random_state=None):

@@ -27,6 +27,7 @@ class LBFGSSolver(Solver):
     """
 
     name = "lbfgs"
+    blockwise = True
     requires = Solver.requires + (Requirement(
         lambda caps, ctx: ("a differentiable loss ('DIFF' in its solver properties), or a continuous "
                            f"non-convex one (a local method); {caps.name!r} has "

@@ -42,6 +42,7 @@ class SubgradientSolver(Solver):
     """
 
     name = "subgradient"
+    blockwise = True
     requires = Solver.requires + (has_property("CONT"),)
     grow = 1.1
     shrink = 0.98
@@ -134,6 +135,8 @@ def _continuation(problem, w, b, max_iter, tol):
 
 
 def _inverse_variances(X, sample_weight):
+    if hasattr(X, "inverse_variances"):  # blocks: reduced over the blocks
+        return X.inverse_variances()
     sw = sample_weight / sample_weight.sum()
     if sp.issparse(X):
         mean = np.asarray(X.T @ sw).ravel()
