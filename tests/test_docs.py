@@ -51,7 +51,7 @@ def test_readme_python_blocks_run():
         except Exception as exc:  # pragma: no cover - the message is the point
             pytest.fail(f"README python block {i} fails: {type(exc).__name__}: {exc}\n{block}")
     assert namespace["huber"]([0.0, 1.0], [0.5, 4.0]) == pytest.approx(1.3125)
-    assert namespace["reg"].solver_ in {"closed_form", "lbfgs", "sgd", "subgradient", "derivative_free"}
+    assert namespace["reg"].solver_ in {"closed_form", "newton", "lbfgs", "sgd", "subgradient", "derivative_free"}
 
 
 # ---------------------------------------------------------------- "How a loss talks to a solver"

@@ -144,7 +144,7 @@ def test_huber_and_log_cosh_match_scipy(data, request):
     for loss, fun in ((skl.get_loss("huber", delta=delta), huber_obj), ("log_cosh", logcosh_obj)):
         w, b, f = _scipy_optimum(fun, d)
         ours = LossRegressor(loss, alpha=alpha, tol=1e-10).fit(X, y)
-        assert ours.solver_ == "lbfgs"
+        assert ours.solver_ == "newton"
         f_ours = fun(np.r_[ours.coef_, ours.intercept_])
         assert f_ours == pytest.approx(f, rel=1e-8)
         assert ours.objective_ == pytest.approx(f_ours, rel=1e-10)
@@ -210,7 +210,7 @@ def test_kernel_approximations_fit(diabetes):
 # ------------------------------------------------------ solvers and choice
 @pytest.mark.parametrize("key, expected", [
     ("mean_squared_error", "closed_form"), ("ridge", "closed_form"), ("lasso", "cd"),
-    ("huber", "lbfgs"), ("log_cosh", "lbfgs"), ("smooth_l1", "lbfgs"),
+    ("huber", "newton"), ("log_cosh", "newton"), ("smooth_l1", "newton"),
     ("root_mean_squared_error", "lbfgs"),
     # dual coordinate ascent, followed by subgradient steps where it does not converge (data-dependent)
     ("mean_absolute_error", ("dual_cd", "subgradient")), ("quantile", ("dual_cd", "subgradient")),
@@ -224,7 +224,7 @@ def test_auto_solver_choice(diabetes, key, expected):
 def test_auto_picks_sgd_for_large_n(monkeypatch, diabetes):
     import sklearn_losses.solvers as solvers
     # SGD cannot certify tol: "auto" never picks it for speed, however large n is
-    assert solvers.select_solver(skl.get_loss("huber").capabilities, "l2", 10**6) == "lbfgs"
+    assert solvers.select_solver(skl.get_loss("huber").capabilities, "l2", 10**6) == "newton"
     assert solvers.select_solver(skl.get_loss("root_mean_squared_error").capabilities, "l2", 10**6) == "lbfgs"
 
 
