@@ -1,6 +1,4 @@
 """Catalogue losses as scikit-learn scorers."""
-from sklearn.metrics import make_scorer
-
 from .contract import capabilities
 from .losses import get_loss
 
@@ -47,6 +45,8 @@ def make_loss_scorer(loss, **params):
         fn = _negated(obj)  # scores are minus the energies
     else:
         fn = obj
+    from sklearn.metrics import make_scorer  # sklearn.metrics is slow to import: on demand
+
     return make_scorer(fn, greater_is_better=False, response_method=response)
 
 

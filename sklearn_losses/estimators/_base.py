@@ -49,6 +49,25 @@ def _named(exc, what):
     return exc
 
 
+def _accepts_float32(solver):
+    """Whether ``solver`` (and every wrapper around it) computes on float32 ``X`` as given.
+
+    A solver declares it with the class attribute ``float32 = True`` (see
+    :class:`~sklearn_losses.solvers.Solver`); the dtype-agnostic wrappers
+    (active-set polish, random restarts) pass the question to the solver they wrap.
+    """
+    while isinstance(solver, (ActiveSetPolish, MultiStart)):
+        solver = solver.solver
+    return bool(getattr(solver, "float32", False))
+
+
+def _solver_features(F, solver):
+    """The design matrix the solver is handed: float32 kept where the solver declares it."""
+    if F.dtype == np.float32 and not _accepts_float32(solver):
+        return F.astype(np.float64)  # the solver's compiled kernels are float64-only
+    return F
+
+
 @dataclass
 class Plan:
     """What a subclass maps the training targets to (the problems the solver is handed).
@@ -273,13 +292,16 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             if new is exc:
                 raise
             raise new from exc
+        # float32 stays float32 (no copy): the solver boundary (``_solver_features``) converts
+        # for the solvers whose compiled kernels are float64-only
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         if sp.issparse(X):
-            X = X.astype(np.float64, copy=False)
+            X = X.astype(dtype, copy=False)
             if not X.has_sorted_indices:
                 X = X.copy()  # sort a copy: the caller's matrix is never modified
                 X.sort_indices()
         else:
-            X = np.ascontiguousarray(X, dtype=np.float64)
+            X = np.ascontiguousarray(X, dtype=dtype)
         return X, y
 
     def _make_model(self, plan):
@@ -328,6 +350,7 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         plan.output_map = omap
         solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha,
                                               sp.issparse(F), l1_ratio)
+        F = _solver_features(F, solver)
         name = instance.name
         states = self._solver_states if continuing else [None] * len(plan.targets)
 
@@ -429,5 +452,7 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         return self.model_.transform(X)
 
     def _raw(self, X):
-        out = self._predict_features(X) @ self.coef_
+        F = self._predict_features(X)
+        # float32 features: a float32 product (no float64 temporary of X), float64 output
+        out = F @ (self.coef_.astype(np.float32) if F.dtype == np.float32 else self.coef_)
         return np.asarray(out, dtype=np.float64).ravel() + self.intercept_

@@ -32,7 +32,6 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
-from sklearn.metrics import make_scorer
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils import check_random_state
 from sklearn.utils._metadata_requests import _routing_enabled
@@ -41,7 +40,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..losses.ranking import QueryIndex
-from ..models import KernelModel, LinearModel
+from ..models import LinearModel
 from .. import _dask
 from ._base import BaseLossEstimator, Plan
 from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SOLVER, declare_params
@@ -172,6 +171,8 @@ def ndcg_scorer(k=10):
     Without a routed ``group`` all samples of a fold form one query.
     Query-mode rankers only (``predict`` must return one score per sample).
     """
+    from sklearn.metrics import make_scorer  # sklearn.metrics is slow to import: on demand
+
     scorer = make_scorer(mean_ndcg_score, k=k)
     if _routing_enabled():
         scorer = scorer.set_score_request(group=True)
@@ -275,7 +276,8 @@ class LossRanker(BaseLossEstimator):
         kernel map's size is then ``kernel_components``.
     kernel_components : int or None, default=None
         Size of the approximate kernel map in either mode (overrides
-        ``n_components`` for it in query mode; 1000 when both are None).
+        ``n_components`` for it in query mode; when both are None, the
+        effective-dimension rule of :class:`LossRegressor`'s ``n_components``).
     solver : {"auto", "lbfgs", "subgradient"}, default="auto"
     max_iter, tol, random_state, verbose, solver_options
         As :class:`LossRegressor`. ``random_state`` also seeds the tuples of
@@ -340,6 +342,7 @@ class LossRanker(BaseLossEstimator):
         n_comp = self.kernel_components
         if n_comp is None and plan.mode == "query":
             n_comp = self.n_components
+        from ..models._kernel import KernelModel
         return KernelModel(kernel=self.kernel, gamma=self.gamma, degree=self.degree, coef0=self.coef0,
                            n_components=n_comp, kernel_approximation=self.kernel_approximation,
                            random_state=self.random_state)

@@ -37,8 +37,9 @@ class Problem:
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features) or CSR matrix, float64
-        Design matrix (already mapped through the model's features).
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, float64 or float32
+        Design matrix (already mapped through the model's features); float32
+        only for a solver that declares ``float32 = True``.
     y : ndarray of shape (n_samples,), float64
         Targets in the loss's convention.
     sample_weight : ndarray of shape (n_samples,), float64
@@ -210,12 +211,18 @@ def penalty_value(problem, coef):
     return problem.l2_strength * 0.5 * float(np.vdot(coef, coef)) + problem.l1_strength * float(np.abs(coef).sum())
 
 
+def _like_X(X, v):
+    """``v`` as float32 for a float32 ``X``, so that ``X @ v`` / ``X.T @ v`` is a float32 product
+    (numpy would otherwise make a float64 temporary copy of ``X`` for every product)."""
+    return np.asarray(v, dtype=np.float32) if getattr(X, "dtype", None) == np.float32 else v
+
+
 def raw_output(X, coef, intercept):
     """``X @ coef + intercept`` for dense or sparse ``X`` (no pass over ``X`` for a zero ``coef``)."""
     if not np.any(coef):
         shape = (X.shape[0],) if np.ndim(coef) == 1 else (X.shape[0], np.shape(coef)[1])
         return np.zeros(shape) + intercept
-    out = X @ coef
+    out = X @ _like_X(X, coef)
     if sp.issparse(out):
         out = out.toarray()
     out = np.asarray(out, dtype=np.float64)
@@ -257,10 +264,10 @@ def objective(problem, coef, intercept, smooth_only=False):
         if not problem.fit_intercept:
             grad_intercept = np.zeros_like(grad_intercept)
     elif np.ndim(coef) == 1:
-        grad_coef = np.asarray(problem.XT @ g).ravel()
+        grad_coef = np.asarray(problem.XT @ _like_X(problem.X, g), dtype=np.float64).ravel()
         grad_intercept = float(g.sum()) if problem.fit_intercept else 0.0
     else:
-        grad_coef = np.asarray(problem.XT @ g)
+        grad_coef = np.asarray(problem.XT @ _like_X(problem.X, g), dtype=np.float64)
         grad_intercept = g.sum(axis=0) if problem.fit_intercept else np.zeros(g.shape[1])
     l2 = problem.l2_strength
     if l2:
@@ -356,9 +363,15 @@ class Solver(BaseEstimator):
         True if the solver touches the data only through :func:`objective` (or
         through reductions computed block by block): it runs on dask /
         out-of-core input, whose blocks are summed by a tree reduction.
+    float32 : bool
+        True if the solver computes on a float32 ``problem.X`` as it is (float32
+        products, float64 results and accumulation, as :func:`objective` does);
+        the estimators then hand it float32 input without a float64 copy. False:
+        float32 input is converted to float64 once before the solver runs.
     """
 
     name = None
+    float32 = False
     requires = (penalty_in(None, "l2", "l1", "elasticnet"),)
     stochastic = False
     restartable = True

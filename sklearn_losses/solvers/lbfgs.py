@@ -28,6 +28,7 @@ class LBFGSSolver(Solver):
 
     name = "lbfgs"
     blockwise = True
+    float32 = True  # touches X only through objective(): float32 products, float64 results
     requires = Solver.requires + (Requirement(
         lambda caps, ctx: ("a differentiable loss ('DIFF' in its solver properties), or a continuous "
                            f"non-convex one (a local method); {caps.name!r} has "

@@ -1,0 +1,107 @@
+"""float32 input (issue 12 item 5).
+
+Validation keeps float32 ``X`` as float32 (no copy).  A solver that declares
+``float32 = True`` (today: ``lbfgs``, which touches ``X`` only through
+:func:`~sklearn_losses.solvers.objective`: float32 products, float64 results)
+is handed that array itself; the other solvers, whose compiled kernels are
+float64-only, get one float64 copy made at the solver boundary.  Either way
+``coef_`` / ``intercept_`` and predictions are float64, and the fit reaches
+the float64 fit's objective to float32 accuracy.
+"""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from sklearn_losses import LossClassifier, LossRegressor
+from sklearn_losses.solvers import SOLVERS, Problem, objective
+
+
+def _data(n=400, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ np.linspace(-2.0, 2.0, d) + 0.3 + 0.5 * rng.standard_normal(n)
+    return X, y
+
+
+def _record_problems(monkeypatch, name):
+    seen = []
+    cls = SOLVERS[name]
+    solve = cls.solve
+
+    def recording(self, problem, *args, **kwargs):
+        seen.append(problem)
+        return solve(self, problem, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "solve", recording)
+    return seen
+
+
+def _objective(est, X, y):
+    """The estimator's objective at its fitted coefficients, evaluated in float64."""
+    problem = Problem(X=X, y=y, sample_weight=np.ones(len(y)), loss=est.loss_, penalty=est.penalty,
+                      alpha=est.alpha, l1_ratio=est.l1_ratio, fit_intercept=est.fit_intercept)
+    return objective(problem, np.asarray(est.coef_, dtype=np.float64), float(est.intercept_))[0]
+
+
+CASES = {
+    "lbfgs": dict(loss="huber", solver="lbfgs", tol=1e-10, max_iter=5000),
+    "closed_form": dict(loss="squared_error", solver="closed_form"),
+    "newton": dict(loss="log_cosh", solver="newton", tol=1e-10),
+    "cd": dict(loss="squared_error", penalty="l1", alpha=0.01, solver="cd", tol=1e-10),
+    "dual_cd": dict(loss="epsilon_insensitive", solver="dual_cd", tol=1e-8, max_iter=20000),
+    "sgd": dict(loss="squared_error", solver="sgd", max_iter=30, tol=None, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_fit_reaches_float64_objective(name):
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    X32r = X32.astype(np.float64)  # the float32 data, exactly, in float64
+    e64 = LossRegressor(**CASES[name]).fit(X32r, y)
+    e32 = LossRegressor(**CASES[name]).fit(X32, y)
+    assert e32.solver_ == e64.solver_ == name
+    assert e32.coef_.dtype == np.float64
+    f64, f32 = _objective(e64, X32r, y), _objective(e32, X32r, y)
+    rtol = 1e-2 if name == "sgd" else 1e-5  # sgd: a fixed number of epochs, not an optimum
+    assert abs(f32 - f64) <= rtol * abs(f64)
+    pred = e32.predict(X32)
+    assert pred.dtype == np.float64
+    np.testing.assert_allclose(pred, e64.predict(X32r), rtol=1e-3, atol=1e-3 if name != "sgd" else 1e-1)
+
+
+def test_lbfgs_is_handed_the_float32_array_itself(monkeypatch):
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    seen = _record_problems(monkeypatch, "lbfgs")
+    LossRegressor(loss="huber", solver="lbfgs").fit(X32, y)
+    LossClassifier(loss="cross_entropy", solver="lbfgs").fit(X32, y > 0)
+    assert len(seen) == 2
+    for problem in seen:
+        assert problem.X.dtype == np.float32
+        assert np.shares_memory(problem.X, X32)
+
+
+def test_float64_only_solvers_get_float64(monkeypatch):
+    X, y = _data()
+    seen = _record_problems(monkeypatch, "newton")
+    LossRegressor(loss="log_cosh", solver="newton").fit(X.astype(np.float32), y)
+    assert seen[0].X.dtype == np.float64
+
+
+def test_lbfgs_float32_fit_makes_no_float64_copy_of_X():
+    """Peak memory of a float32 lbfgs fit stays well below one float64 copy of ``X``."""
+    rng = np.random.default_rng(0)
+    X32 = rng.standard_normal((20_000, 50)).astype(np.float32)
+    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(20_000).astype(np.float32)
+    est = LossRegressor(loss="huber", solver="lbfgs", max_iter=50)
+    est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
+    tracemalloc.start()
+    try:
+        est.fit(X32, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    copy64 = X32.size * 8
+    assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
