@@ -255,6 +255,175 @@ def test_cvae_needs_y(digits):
 
 
 # =====================================================================
+# elbo family, model="kernel": encoder on Nyström / random-Fourier features
+# =====================================================================
+def _neg_elbo_per_sample(gen, X, y=None, beta=1.0):
+    """−ELBO of every sample, from the fitted encoder (``transform``) and decoder: the
+    closed-form expectation over q(z|x), computed per sample (not from moments)."""
+    W, D = gen.components_.T, gen.encoder_variance_
+    d, q = W.shape
+    psi = np.broadcast_to(gen.noise_variance_, (d,))
+    m = gen.transform(X) if y is None else gen.transform(X, y=y)
+    mu = gen.mean_ if y is None else gen.means_[np.searchsorted(gen.classes_, y)]
+    r = X - m @ W.T - mu
+    return (0.5 * np.sum(np.log(2 * np.pi * psi)) + 0.5 * (r ** 2 / psi).sum(1)
+            + 0.5 * np.sum(np.einsum("ij,ij->i", W * D, W) / psi)
+            + 0.5 * beta * ((m ** 2).sum(1) + D.sum() - q - np.log(D).sum()))
+
+
+def test_kernel_encoder_with_x_in_its_input_is_exactly_ppca(digits):
+    """u = [x, φ(x)] nests the linear encoder, and the exact posterior of a linear-Gaussian
+    decoder is affine in x: the kernel fit must *equal* probabilistic PCA (ELBO, decoder,
+    noise, encoder map), for the VAE, the β-VAE and the CVAE."""
+    X, y = digits
+    n, q = X.shape[0], 10
+    pca = PCA(q).fit(X)
+    for key, kw in [("elbo", {}), ("beta_elbo", {"loss__beta": 3.0}), ("cvae", {})]:
+        fit_y = y if key == "cvae" else None
+        lin = LossGenerator(key, n_components=q).set_params(**kw).fit(X, fit_y)
+        ker = LossGenerator(key, n_components=q, model="kernel", kernel_components=80,
+                            random_state=0).set_params(**kw).fit(X, fit_y)
+        assert ker.encoder_components_.shape == (q, X.shape[1] + 80)
+        assert ker.elbo_ == pytest.approx(lin.elbo_, rel=1e-10)
+        assert ker.noise_variance_ == pytest.approx(lin.noise_variance_, rel=1e-9)
+        np.testing.assert_allclose(ker.components_, lin.components_, atol=1e-7)
+        kz = ker.transform(X) if fit_y is None else ker.transform(X, y=y)
+        lz = lin.transform(X) if fit_y is None else lin.transform(X, y=y)
+        np.testing.assert_allclose(kz, lz, atol=1e-6)
+        assert ker.optimality_ < 1e-8
+    ker = LossGenerator("elbo", n_components=q, model="kernel", kernel_components=80, random_state=0).fit(X)
+    assert ker.noise_variance_ == pytest.approx(pca.noise_variance_ * (n - 1) / n, rel=1e-9)
+    assert ker.score(X) == pytest.approx(pca.score(X), abs=1e-4)
+    assert ker.objective_ == pytest.approx(-ker.score(X), abs=1e-8)  # the bound is tight
+
+
+@pytest.mark.parametrize("noise", ["isotropic", "diagonal"])
+def test_kernel_encoder_on_features_is_the_closed_form(digits, noise):
+    """u = φ(x) alone: the optimum is probabilistic PCA (factor analysis) of x̂, the least-squares
+    regression of x on [1, φ(x)] (sklearn's LinearRegression here), with the regression's
+    residual variance added to the decoder noise; its ELBO is ≤ the linear model's."""
+    from sklearn.linear_model import LinearRegression
+
+    X, _ = digits
+    n, d = X.shape
+    q = 10
+    opts = {"encoder_input": "features", "noise": noise}
+    gen = LossGenerator("elbo", n_components=q, model="kernel", kernel="rbf", gamma=0.01,
+                        kernel_components=150, random_state=0, model_options=opts).fit(X)
+    lin = LossGenerator("elbo", n_components=q, model_options={"noise": noise}).fit(X)
+    Phi = gen.model_.feature_map_.transform(X)
+    Xhat = LinearRegression().fit(Phi, X).predict(Phi)
+    tr_r = float(np.sum((X - Xhat) ** 2)) / n
+    if noise == "isotropic":
+        nu = PCA(q).fit(Xhat).explained_variance_ * (n - 1) / n
+        tr_fit = float(np.sum((Xhat - Xhat.mean(0)) ** 2)) / n
+        s2 = (tr_fit - nu.sum() + tr_r) / (d - q)
+        J = 0.5 * (d * np.log(2 * np.pi) + np.log(nu).sum() + (d - q) * (np.log(s2) + 1) + q)
+        assert gen.noise_variance_ == pytest.approx(s2, rel=1e-9)
+        assert gen.objective_ == pytest.approx(J, rel=1e-10)
+        assert gen.optimality_ < 1e-8
+    else:  # residual per coordinate enters Ψ; a stationary point of the profiled problem
+        assert gen.optimality_ < 1e-4
+        assert np.all(gen.noise_variance_ >= np.var(X - Xhat, axis=0) * (1 - 1e-6))
+    # the value is the mean of the per-sample closed-form −ELBO of the fitted encoder/decoder
+    assert gen.objective_ == pytest.approx(_neg_elbo_per_sample(gen, X).mean(), rel=1e-10)
+    # nested bounds: kernel-feature ELBO ≤ linear ELBO = log-likelihood (pPCA / FA)
+    assert gen.elbo_ < lin.elbo_ - 1e-3
+    assert lin.elbo_ == pytest.approx(lin.score(X), abs=1e-4)
+    # the generative model is the decoder's N(μ, WWᵀ + Ψ): exact density, samples, decoder mean
+    W = gen.components_.T
+    cov = W @ W.T + np.diag(np.broadcast_to(gen.noise_variance_, (d,)))
+    np.testing.assert_allclose(gen.score_samples(X[:100]), _mle_logpdf(X[:100], gen.mean_, cov), atol=1e-8)
+    assert gen.score(X) >= gen.elbo_ - 1e-9  # the ELBO bounds the log-likelihood
+    Z = gen.transform(X[:5])
+    np.testing.assert_allclose(gen.inverse_transform(Z), Z @ gen.components_ + gen.mean_)
+    S = gen.sample(20000, random_state=0)
+    assert np.linalg.norm(np.cov(S.T) - cov) / np.linalg.norm(cov) < 0.05
+
+
+def test_kernel_encoder_spanning_x_recovers_ppca(digits):
+    """φ(x) alone, when it spans x on the data, loses nothing: a linear-kernel Nyström map whose
+    landmarks are all training points (features = a linear map of x, injective on the data's
+    span) and an exact RBF Nyström map (φ spans every function of the training set) both give
+    pPCA's ELBO. (A linear Nyström map on a landmark *subset* of the first 300 digits misses
+    rare pixels and loses 0.5 nats: the equality needs the span.)"""
+    X, _ = digits
+    X = X[:300]
+    n, q = X.shape[0], 8
+    lin = LossGenerator("elbo", n_components=q).fit(X)
+    for kw in [dict(kernel="linear", kernel_components=n),
+               dict(kernel="rbf", gamma=0.02, model_options={"kernel_approximation": "exact"})]:
+        opts = {"encoder_input": "features", **kw.pop("model_options", {})}
+        gen = LossGenerator("elbo", n_components=q, model="kernel", random_state=0, model_options=opts,
+                            **kw).fit(X)
+        assert gen.elbo_ == pytest.approx(lin.elbo_, abs=1e-6)
+        assert gen.noise_variance_ == pytest.approx(lin.noise_variance_, rel=1e-6)
+        assert subspace_angles(gen.components_.T, lin.components_.T).max() < 1e-5
+
+
+def test_kernel_elbo_is_not_beaten_by_a_generic_optimiser():
+    """The closed form is the global optimum over every parameter (W, V, D, σ², μ, e) of the
+    feature-encoder VAE: L-BFGS from random starts on the exact objective (whose value and
+    gradient are checked first against a per-sample computation and finite differences)
+    never goes below it, and reaches it."""
+    from scipy.optimize import minimize
+
+    from sklearn_losses.models.generative.latent_gaussian import expected_elbo_features
+
+    X, _ = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    n, d, q = X.shape[0], X.shape[1], 2
+    gen = LossGenerator("elbo", n_components=q, model="kernel", gamma=0.5, kernel_components=12,
+                        random_state=0,
+                        model_options={"encoder_input": "features", "kernel_approximation": "rff"}).fit(X)
+    U = gen.model_.feature_map_.transform(X)
+    m = U.shape[1]
+    xbar, ubar = X.mean(0), U.mean(0)
+    Sxx, Sxu, Suu = [np.cov(A.T, B.T, bias=True)[:A.shape[1], A.shape[1]:] for A, B in
+                     [(X, X), (X, U), (U, U)]]
+    groups = [(1.0, xbar, ubar, Sxx, Sxu, Suu)]
+    rng = np.random.default_rng(0)
+
+    def unpack(t):
+        i = 0
+        W = t[i:i + d * q].reshape(d, q); i += d * q
+        V = t[i:i + q * m].reshape(q, m); i += q * m
+        logD = t[i:i + q]; i += q
+        logs2 = t[i]; i += 1
+        mu = t[i:i + d]; i += d
+        e = t[i:i + q]
+        return W, V, np.exp(logD), np.full(d, np.exp(logs2)), mu, e
+
+    def f(t):
+        W, V, D, psi, mu, e = unpack(t)
+        val, g = expected_elbo_features(groups, W, V, D, psi, [mu], [e])
+        return val, np.concatenate([g["W"].ravel(), g["V"].ravel(), g["log_D"], [g["log_psi"].sum()],
+                                    g["mu"][0], g["e"][0]])
+
+    size = d * q + q * m + q + 1 + d + q
+    t0 = rng.standard_normal(size) * 0.3
+    W, V, D, psi, mu, e = unpack(t0)
+    mm = U @ V.T + e
+    r = X - mm @ W.T - mu
+    per = (0.5 * np.sum(np.log(2 * np.pi * psi)) + 0.5 * (r ** 2 / psi).sum(1)
+           + 0.5 * np.sum(np.einsum("ij,ij->i", W * D, W) / psi)
+           + 0.5 * ((mm ** 2).sum(1) + D.sum() - q - np.log(D).sum()))
+    assert f(t0)[0] == pytest.approx(per.mean(), rel=1e-12)
+    h = 1e-6
+    num = np.array([(f(t0 + h * np.eye(size)[k])[0] - f(t0 - h * np.eye(size)[k])[0]) / (2 * h)
+                    for k in range(size)])
+    np.testing.assert_allclose(f(t0)[1], num, atol=1e-6)
+    best = np.inf
+    for seed in range(3):
+        start = np.random.default_rng(seed + 1).standard_normal(size) * 0.5
+        res = minimize(f, start, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-15})
+        assert res.fun >= gen.objective_ - 1e-9
+        best = min(best, res.fun)
+    assert best == pytest.approx(gen.objective_, abs=1e-6)
+
+
+# =====================================================================
 # vq_vae: k-means
 # =====================================================================
 @pytest.mark.parametrize("n_iter", [1, 50])
@@ -428,19 +597,84 @@ _ITER = {"check_sample_weight_equivalence_on_dense_data":
          "equal only to a tolerance"}
 
 
+_N_COMP = ("scikit-learn's checks set n_components=1; the {} keeps the data dimension and refuses "
+           "n_components with a clear error (a latent size is meaningless for it)")
+_KEEPS_DIM = ["check_dont_overwrite_parameters", "check_methods_sample_order_invariance",
+              "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature",
+              "check_fit2d_predict1d"]
+_WGAN = {"check_sample_weight_equivalence_on_dense_data":
+         "the generator's fake samples and the critic's random features are drawn per row: repeated "
+         "rows change the draw (weights = repetition is tested with a fixed draw, "
+         "test_gan_sample_weight_is_repetition)",
+         "check_methods_sample_order_invariance": "n_components=1 (set by the check) is a rank-1 generator: "
+         "score_samples refuses, the generator has no density in d > 1",
+         "check_methods_subset_invariance": "same as check_methods_sample_order_invariance"}
+
+
 def _expected(est):
     if est.loss == "vq_vae":
         return _KMPP
     if (est.model_options or {}).get("noise") == "diagonal":
         return _ITER
+    if est.loss in ("diffusion_noise_prediction", "diffusion_vlb"):
+        return dict.fromkeys(_KEEPS_DIM, _N_COMP.format("diffusion model"))
+    if est.loss == "denoising_score_matching":
+        return dict.fromkeys(_KEEPS_DIM, _N_COMP.format("score model"))
+    if est.loss == "wasserstein":
+        return _WGAN
+    if est.model == "kernel":
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "the Nyström landmarks are drawn from the rows: repeated rows change the draw (with "
+                "random Fourier features, drawn independently of the rows, weights are repetitions: "
+                "test_sample_weight_is_repetition_for_the_vae_family)"}
     return {}
 
 
+# Every numeric-input key but gan_minimax: its check_sample_weight_equivalence alone runs > 200 s
+# (an alternating discriminator / generator fit per call); its weights are tested by
+# test_gan_sample_weight_is_repetition and its API by tests/test_generator_adversarial.py.
 @parametrize_with_checks([LossGenerator("elbo"), LossGenerator("vq_vae", model_options={"n_codes": 2}),
-                          LossGenerator("elbo", model_options={"noise": "diagonal"})],
+                          LossGenerator("elbo", model_options={"noise": "diagonal"}),
+                          LossGenerator("elbo", model="kernel", kernel_components=10, random_state=0),
+                          LossGenerator("beta_elbo"), LossGenerator("cvae"),
+                          LossGenerator("diffusion_noise_prediction", random_state=0),
+                          LossGenerator("diffusion_vlb", random_state=0),
+                          LossGenerator("denoising_score_matching", random_state=0),
+                          LossGenerator("wasserstein", random_state=0)],
                          expected_failed_checks=_expected)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_other_estimators_refuse_generative_keys_naming_loss_generator(digits):
+    from sklearn_losses import LossClassifier, LossRanker, LossRegressor
+
+    X, y = digits
+    X, y = X[:60], y[:60]
+    for est, args in [(LossRegressor("elbo"), (X, X[:, 0])), (LossClassifier("gan_minimax"), (X, y % 2)),
+                      (LossRanker("vq_vae"), (X, X[:, 0]))]:
+        kw = {"group": np.repeat(np.arange(6), 10)} if isinstance(est, LossRanker) else {}
+        with pytest.raises(ValueError, match="LossGenerator"):
+            est.fit(*args, **kw)
+
+
+def test_sample_weight_is_repetition_for_the_vae_family(digits):
+    """Integer weights fit as repeated rows (the closed forms see only weighted moments)."""
+    X, y = digits
+    X, y = X[:300], y[:300]
+    sw = np.random.default_rng(0).integers(0, 3, len(X)).astype(float)
+    sw[:2] = 1
+    Xr, yr = np.repeat(X, sw.astype(int), axis=0), np.repeat(y, sw.astype(int))
+    for key, kw, fy in [("elbo", {}, False), ("cvae", {}, True),
+                        ("elbo", {"model_options": {"noise": "diagonal"}, "tol": 1e-8}, False),
+                        ("elbo", {"model": "kernel", "kernel_components": 300,
+                                  "model_options": {"encoder_input": "features",
+                                                    "kernel_approximation": "rff"}}, False)]:
+        a = LossGenerator(key, n_components=5, random_state=0, **kw).fit(X, y if fy else None, sample_weight=sw)
+        b = LossGenerator(key, n_components=5, random_state=0, **kw).fit(Xr, yr if fy else None)
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-7)
+        np.testing.assert_allclose(a.noise_variance_, b.noise_variance_, rtol=1e-5)
+        np.testing.assert_allclose(a.score_samples(X[:20]), b.score_samples(X[:20]), rtol=1e-6)
 
 
 def test_grid_search_over_n_components_and_beta(digits):
@@ -483,7 +717,12 @@ def test_clear_errors(digits):
     with pytest.raises(ValueError, match="not options of the 'latent_gaussian'"):
         LossGenerator("elbo", model_options={"nosie": "diagonal"}).fit(X)
     with pytest.raises(ValueError, match="model='kernel' is not available"):
-        LossGenerator("elbo", model="kernel").fit(X)
+        LossGenerator("vq_vae", model="kernel").fit(X)
+    with pytest.raises(ValueError, match="encoder_input"):
+        LossGenerator("elbo", model="kernel", model_options={"encoder_input": "x"}).fit(X)
+    with pytest.raises(ValueError, match="needs kernel='rbf'"):
+        LossGenerator("elbo", model="kernel", kernel="poly",
+                      model_options={"kernel_approximation": "rff"}).fit(X)
     with pytest.raises(ValueError, match="n_components=61 must be < n_features"):
         LossGenerator("elbo", n_components=61).fit(X)
     with pytest.raises(ValueError, match="n_samples=3 should be >= n_codes=8"):

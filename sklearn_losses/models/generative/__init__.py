@@ -105,11 +105,19 @@ def normalised_weights(sample_weight, n):
 
 
 def weighted_moments(X, p):
-    """Weighted mean and the weighted (1/Σw, maximum-likelihood) covariance."""
+    """Weighted mean and the weighted (1/Σw, maximum-likelihood) covariance.
+
+    One centred copy of ``X``; ``AᵀA`` (a symmetric rank-k update in BLAS, exactly symmetric).
+    """
     mean = p @ X
     Xc = X - mean
-    S = (Xc * p[:, None]).T @ Xc
-    return mean, 0.5 * (S + S.T)
+    if p.size and p.min() == p.max():  # uniform weights: no weighted copy
+        S = Xc.T @ Xc
+        S *= p[0]
+    else:
+        Xc *= np.sqrt(p)[:, None]
+        S = Xc.T @ Xc
+    return mean, S
 
 
 def check_options(family, options, defaults):

@@ -308,7 +308,7 @@ class DenoiserModel(_FamilyBase):
 
     def _expected_loss(self, theta, G, R, eps2):
         """Per-step ``E‖ε − Θu‖²`` (summed over dimensions); ``eps2 = E‖ε‖²`` per step."""
-        quad = np.einsum("tij,tjk,tik->t", theta, G, theta)
+        quad = np.sum(np.matmul(theta, G) * theta, axis=(1, 2))  # BLAS, not einsum loops
         lin = np.einsum("tij,tij->t", theta, R)
         return eps2 - 2.0 * lin + quad
 
@@ -323,7 +323,7 @@ class DenoiserModel(_FamilyBase):
             G = G + ridge * scale[:, None, None] * np.eye(d1)
         # Θ G = R  <=>  G Θᵀ = Rᵀ (G symmetric)
         theta = np.transpose(np.linalg.solve(G, np.transpose(R, (0, 2, 1))), (0, 2, 1))
-        resid = np.einsum("tij,tjk->tik", theta, G) - R
+        resid = np.matmul(theta, G) - R
         rel = np.linalg.norm(resid, axis=(1, 2)) / np.maximum(np.linalg.norm(R, axis=(1, 2)), 1e-300)
         return theta, float(rel.max())
 
@@ -349,7 +349,8 @@ class DenoiserModel(_FamilyBase):
             G, R = self._normal_equations(mu, M2)
             theta, opt = self._solve_linear(G, R)
             self._set_linear(theta, G, R, np.full(self._sched["T"], float(d)), opt)
-            self._fit_mom = (float(sw.sum()), sw @ X, (X * sw[:, None]).T @ X)
+            s0 = float(sw.sum())  # raw moments from the central ones: no second pass over X
+            self._fit_mom = (s0, s0 * mu, s0 * M2)
             self._sampled = None
             self.n_iter_ = 1
             self.loss_ = self.objective_
@@ -446,7 +447,7 @@ class DenoiserModel(_FamilyBase):
         if self._fit_mom is not None:  # fit's data enter with their exact expectation
             f0, f1, f2 = self._fit_mom
             Gf, Rf = self._normal_equations(f1 / f0, f2 / f0)
-            G, R, e2, wsum = Gs + f0 * Gf, Rs + f0 * Rf, E2 + f0 * d, Ws + f0
+            G, R, e2, wsum = G + f0 * Gf, R + f0 * Rf, e2 + f0 * d, wsum + f0
             s0, s1, s2 = s0 + f0, s1 + f1, s2 + f2
         self.mean_ = s1 / s0
         S = s2 / s0 - np.outer(self.mean_, self.mean_)

@@ -32,6 +32,31 @@ class-conditional case are derived in ``generative-oracles.md`` §2–3):
 Every fit ends with the gradient of ``J`` with respect to all parameters
 (``W, μ, Ψ, V, e, D``) evaluated at the returned point, in units of the data
 scale (``optimality_``, 0 at the optimum; ~1e-13 for the closed forms).
+
+``model="kernel"``: the encoder mean is ``m = V u(x) + e`` on kernel features,
+``u(x) = [x, φ(x)]`` (``encoder_input="augmented"``, default) or ``u(x) = φ(x)``
+(``"features"``), φ a Nyström / random-Fourier map
+(:class:`~sklearn_losses.models.KernelModel`); the decoder stays linear-Gaussian.
+The optimum is again closed form. For a fixed decoder the encoder's best mean is
+the exact posterior mean ``M⁻¹WᵀΨ⁻¹(x − μ)``, affine in ``x``; over encoders affine
+in ``u`` the objective splits (Pythagoras, per coordinate) into the VAE objective on
+``x̂``, the least-squares regression of ``x`` on ``[1, u]`` (within classes for
+``cvae``), plus ``½ tr(Ψ⁻¹ S_r)``, ``S_r`` the covariance of the residual ``x − x̂``.
+So the kernel VAE is the linear VAE of the covariance ``S_x̂ = S_xu S_uu⁺ S_ux`` with
+the residual variance added to the noise (isotropic:
+``σ² = (tr S − Σ_{i≤q} ν_i)/(d − q)`` at β = 1, ν the eigenvalues of ``S_x̂``), and
+``V = M⁻¹WᵀΨ⁻¹ S_xu S_uu⁺``. Consequences (proved by the tests): with
+``u ⊇ x`` the residual is 0 and the fit *is* probabilistic PCA / factor analysis —
+a kernel encoder cannot improve the ELBO of a linear-Gaussian decoder, whose exact
+posterior is already affine in ``x`` (the bound is tight); with ``u = φ(x)`` the
+ELBO is ≤ the linear one, with equality when φ spans ``x`` on the data. The
+generative model ``p(x) = N(μ, WWᵀ + Ψ)`` is the decoder's, so ``score_samples``,
+``sample`` and ``inverse_transform`` keep their meaning; ``transform`` is the
+kernel encoder's mean.
+
+Linear algebra uses :mod:`numpy.linalg` (the BLAS that computed the moments):
+calling scipy's LAPACK right after numpy's BLAS made ``fit`` several times slower
+on a busy 2-core machine (two OpenBLAS thread pools contending).
 """
 import numbers
 
@@ -108,6 +133,65 @@ def expected_elbo(groups, W, V, D, psi, mus, es, beta=1.0):
     return value, {"W": gW, "V": gV, "log_D": g_logD, "log_psi": g_logpsi, "mu": g_mu, "e": g_e}
 
 
+def expected_elbo_features(groups, W, V, D, psi, mus, es, beta=1.0):
+    """:func:`expected_elbo` for an encoder on features, ``m = V u + e``.
+
+    Parameters
+    ----------
+    groups : list of (weight, x_mean, u_mean, S_xx, S_xu, S_uu)
+        Weighted joint moments of the data ``x`` (d) and the encoder input ``u`` (d').
+    W : ndarray (d, q)
+    V : ndarray (q, d')
+    D, psi, mus, es, beta
+        As in :func:`expected_elbo`.
+
+    Returns
+    -------
+    value : float
+    grads : dict
+        As in :func:`expected_elbo` (``"V"`` has the shape of ``V``).
+    """
+    d, q = W.shape
+    P = 1.0 / psi
+    PW = W * P[:, None]
+    B = W @ V  # (d, d')
+    value = 0.5 * float(np.sum(_LOG2PI + np.log(psi)))
+    gW = np.zeros_like(W)
+    gV = np.zeros_like(V)
+    E_diag = np.zeros(d)
+    g_mu, g_e = [], []
+    wdw = np.einsum("ij,ij->i", W * D[None, :], W)
+    for (pi, xbar, ubar, Sxx, Sxu, Suu), mu, e in zip(groups, mus, es):
+        BSuu = B @ Suu
+        quad = np.diag(Sxx) - 2.0 * np.einsum("ij,ij->i", B, Sxu) + np.einsum("ij,ij->i", BSuu, B)
+        m_bar = V @ ubar + e
+        r = xbar - W @ m_bar - mu
+        VSuu = V @ Suu
+        kl = float(np.einsum("ij,ij->", VSuu, V)) + float(m_bar @ m_bar)
+        value += pi * (0.5 * float(P @ (quad + r * r + wdw)) + 0.5 * beta * kl)
+        G = P[:, None] * (BSuu - Sxu)  # ½ ∂(recon)/∂B
+        Pr = P * r
+        gW += pi * (G @ V.T - np.outer(Pr, m_bar) + PW * D[None, :])
+        gV += pi * (W.T @ G - np.outer(W.T @ Pr, ubar) + beta * (VSuu + np.outer(m_bar, ubar)))
+        g_mu.append(-pi * Pr)
+        g_e.append(pi * (-W.T @ Pr + beta * m_bar))
+        E_diag += pi * (quad + r * r + wdw)
+    value += 0.5 * beta * float(np.sum(D - 1.0 - np.log(D)))
+    g_logD = 0.5 * D * np.einsum("ij,ij->j", PW, W) + 0.5 * beta * (D - 1.0)
+    g_logpsi = 0.5 - 0.5 * E_diag * P
+    return value, {"W": gW, "V": gV, "log_D": g_logD, "log_psi": g_logpsi, "mu": g_mu, "e": g_e}
+
+
+def _pinv_psd(S, rcond=None):
+    """Pseudo-inverse of a symmetric PSD matrix (eigenvalues below ``rcond·max`` dropped)."""
+    lam, U = np.linalg.eigh(S)
+    if rcond is None:
+        rcond = S.shape[0] * np.finfo(float).eps
+    keep = lam > rcond * max(float(lam[-1]) if lam.size else 0.0, 0.0)
+    Uk = U[:, keep]
+    return (Uk / lam[keep][None, :]) @ Uk.T
+
+
 def _certificate(grads, scale, isotropic, fixed_noise, at_floor):
     """Largest entry of the gradient in units of the data scale (nats per relative change)."""
     parts = [np.ravel(grads["W"]) * scale, np.ravel(grads["V"]) / scale, np.ravel(grads["log_D"])]
@@ -123,15 +207,19 @@ def _certificate(grads, scale, isotropic, fixed_noise, at_floor):
 
 
 # ---------------------------------------------------------------- closed forms
-def _isotropic_sigma2(lam, q, beta, floor):
-    """The exact minimiser σ² of the profiled β-ELBO (a 1-D piecewise-smooth function)."""
+def _isotropic_sigma2(lam, q, beta, floor, extra=0.0):
+    """The exact minimiser σ² of the profiled β-ELBO (a 1-D piecewise-smooth function).
+
+    ``extra``: a residual variance ``tr S_r`` that only enters through ``½ extra / σ²``
+    (the kernel encoder's regression residual; 0 for the linear model).
+    """
     d = lam.size
-    total = np.concatenate([np.cumsum(lam[::-1])[::-1], [0.0]])  # total[k] = Σ_{j>=k} λ_j
+    total = np.concatenate([np.cumsum(lam[::-1])[::-1], [0.0]]) + extra  # Σ_{j>=k} λ_j + extra
 
     def J(s2):
         s2 = max(s2, floor)
         act = lam[:q] > beta * s2
-        val = 0.5 * d * np.log(s2) + 0.5 * (lam[q:].sum() + lam[:q][~act].sum()) / s2
+        val = 0.5 * d * np.log(s2) + 0.5 * (lam[q:].sum() + lam[:q][~act].sum() + extra) / s2
         return val + 0.5 * beta * float(np.sum(1.0 + np.log(lam[:q][act] / (beta * s2))))
 
     cands = [floor]
@@ -168,7 +256,7 @@ def _encoder(W, psi, beta):
         return np.zeros((0, W.shape[0])), np.zeros(0)
     PW = W / psi[:, None]
     M = W.T @ PW + beta * np.eye(q)
-    V = linalg.solve(M, PW.T, assume_a="pos")
+    V = np.linalg.solve(M, PW.T)
     D = beta / np.diag(M)  # M is diagonal at the optimum (orthogonal decoder columns)
     return V, D
 
@@ -184,10 +272,16 @@ class LatentGaussianModel(FamilyBase):
     noise_variance : float or None, default=None
         Fix σ² instead of learning it (isotropic noise only); ``1.0`` is the
         loss's own unit-variance reconstruction term ``½‖x − x̂‖²``.
+    encoder_input : {"augmented", "features"}, default="augmented"
+        ``model="kernel"``: the encoder's input ``[x, φ(x)]`` or ``φ(x)`` alone.
+    kernel_approximation : {"nystroem", "rff", "exact"}, default="nystroem"
+        ``model="kernel"``: the feature map φ (``kernel_components`` landmarks /
+        random features, default 200; "exact": every training sample a landmark).
     """
 
     methods = frozenset({"transform", "inverse_transform", "score_samples", "score"})
-    _options = {"noise": "isotropic", "noise_variance": None}
+    _options = {"noise": "isotropic", "noise_variance": None, "encoder_input": "augmented",
+                "kernel_approximation": "nystroem"}
 
     @classmethod
     def methods_for(cls, loss):
@@ -197,6 +291,8 @@ class LatentGaussianModel(FamilyBase):
 
     # ------------------------------------------------------------ fit
     def _settings(self):
+        if self.model not in ("linear", "kernel"):
+            raise ValueError(f"model must be 'linear' or 'kernel', got {self.model!r}")
         opts = check_options("latent_gaussian", self.options, self._options)
         if opts["noise"] not in ("isotropic", "diagonal"):
             raise ValueError(f"model_options['noise'] must be 'isotropic' or 'diagonal', got {opts['noise']!r}")
@@ -207,6 +303,15 @@ class LatentGaussianModel(FamilyBase):
             if opts["noise"] != "isotropic":
                 raise ValueError("model_options['noise_variance'] fixes σ² of the isotropic noise; "
                                  "it does not apply with noise='diagonal'")
+        if opts["encoder_input"] not in ("augmented", "features"):
+            raise ValueError("model_options['encoder_input'] must be 'augmented' ([x, φ(x)]) or 'features' "
+                             f"(φ(x)), got {opts['encoder_input']!r}")
+        if opts["kernel_approximation"] not in ("nystroem", "rff", "exact"):
+            raise ValueError("model_options['kernel_approximation'] must be 'nystroem', 'rff' or 'exact', got "
+                             f"{opts['kernel_approximation']!r}")
+        if self.model == "kernel" and opts["kernel_approximation"] == "rff" and self.kernel != "rbf":
+            raise ValueError(f"kernel_approximation='rff' (random Fourier features) needs kernel='rbf', "
+                             f"got kernel={self.kernel!r}")
         recon = getattr(self.loss, "recon", "gaussian")
         if recon != "gaussian":
             raise ValueError(
@@ -215,8 +320,14 @@ class LatentGaussianModel(FamilyBase):
         beta = float(getattr(self.loss, "beta", 1.0)) if self.loss.name != "cvae" else 1.0
         return opts, beta
 
+    def _encoder_input(self, X):
+        """The encoder's input ``u(x)``: ``x`` (linear), ``[x, φ(x)]`` or ``φ(x)`` (kernel)."""
+        if self.feature_map_ is None:
+            return X
+        F = self.feature_map_.transform(X)
+        return np.hstack([X, F]) if self._augmented else F
+
     def fit(self, X, y=None, sample_weight=None):
-        self._linear_only("linear VAE")
         opts, beta = self._settings()
         X = np.asarray(X, dtype=np.float64)
         n, d = X.shape
@@ -224,30 +335,74 @@ class LatentGaussianModel(FamilyBase):
         conditional = "predict" in self.methods_for(self.loss)
         if conditional:
             if y is None:
-                raise ValueError(f"loss {self.loss.name!r} is a conditional VAE: fit(X, y) needs the "
-                                 "condition y (class labels, one per sample)")
+                raise ValueError(f"loss {self.loss.name!r} is a conditional VAE: it requires y to be passed, "
+                                 "but the target y is None; fit(X, y) needs the condition y (class labels, "
+                                 "one per sample)")
             y = np.asarray(y)
             if y.ndim != 1 or y.shape[0] != n:
                 raise ValueError(f"y must be class labels of shape ({n},), got shape {y.shape}")
             classes, yi = np.unique(y, return_inverse=True)
         else:
-            classes, yi = np.array([0]), np.zeros(n, dtype=np.intp)
+            classes, yi = np.array([0]), None
         K = classes.size
-        priors = np.bincount(yi, weights=p, minlength=K)
-        if np.any(priors <= 0):
-            raise ValueError("every class needs a positive total sample_weight")
-        means = np.zeros((K, d))
-        S = np.zeros((d, d))
-        groups = []
-        for c in range(K):
-            pc = p[yi == c] / priors[c]
-            m_c, S_c = weighted_moments(X[yi == c], pc)
-            means[c] = m_c
-            S += priors[c] * S_c
-            groups.append((priors[c], m_c, S_c))
+        kernel = self.model == "kernel"
+        if kernel:
+            from .._kernel import KernelModel
+
+            if self.kernel_components is not None:
+                if (isinstance(self.kernel_components, bool)
+                        or not isinstance(self.kernel_components, (numbers.Integral, np.integer))
+                        or self.kernel_components < 1):
+                    raise ValueError(f"kernel_components must be a positive integer, got {self.kernel_components!r}")
+            fmap = KernelModel(kernel=self.kernel, gamma=self.gamma, degree=self.degree, coef0=self.coef0,
+                               n_components=self.kernel_components or 200,
+                               kernel_approximation=opts["kernel_approximation"],
+                               random_state=self.random_state).fit(X)
+            F = fmap.transform(X)
+            Z = np.hstack([X, F])  # the moments of [x, φ(x)] hold every block needed
+        else:
+            fmap, Z = None, X
+        # ---- weighted moments, one pass per class (pooled within-class covariance)
+        if yi is None:
+            priors = np.ones(1)
+            m_z, C = weighted_moments(Z, p)
+            zmeans, covs = m_z[None, :], [C]
+            C_pool = C
+        else:
+            priors = np.bincount(yi, weights=p, minlength=K)
+            if np.any(priors <= 0):
+                raise ValueError("every class needs a positive total sample_weight")
+            zmeans = np.zeros((K, Z.shape[1]))
+            covs = []
+            C_pool = np.zeros((Z.shape[1], Z.shape[1]))
+            for c in range(K):
+                mask = yi == c
+                m_c, C_c = weighted_moments(Z[mask], p[mask] / priors[c])
+                zmeans[c] = m_c
+                covs.append(C_c)
+                C_pool += priors[c] * C_c
+        means = zmeans[:, :d]
+        S = C_pool[:d, :d]
+        augmented = opts["encoder_input"] == "augmented"
+        u_slice = slice(0, None) if augmented else slice(d, None)
+        if kernel:
+            # regression of x on [1, u] (within classes): x̂ = x̄_c + B (u − ū_c)
+            Sxu, Suu = C_pool[:d, u_slice], C_pool[u_slice, u_slice]
+            B = Sxu @ _pinv_psd(Suu)
+            S_fit = B @ Sxu.T
+            S_fit = 0.5 * (S_fit + S_fit.T)
+            resid = np.maximum(np.diag(S) - np.diag(S_fit), 0.0)  # diag of S_r = S − S_x̂ (≥ 0)
+        else:
+            S_fit, resid = S, np.zeros(d)
+        isotropic = opts["noise"] == "isotropic"
+        fixed = opts["noise_variance"] is not None
+        eig = None
+        if isotropic or self.n_components is None:
+            lam, U = np.linalg.eigh(S_fit)
+            eig = (np.maximum(lam[::-1], 0.0), U[:, ::-1])
         if self.n_components is None:
             # the largest latent dimension that leaves a positive noise variance: rank(S) − 1
-            ev = linalg.eigvalsh(S)
+            ev = eig[0] if not kernel else np.linalg.eigvalsh(S)
             rank = int(np.sum(ev > max(ev.max(), 0.0) * d * 10 * np.finfo(float).eps)) if d else 0
             q = max(min(rank, d) - 1, 0)
         else:
@@ -257,31 +412,43 @@ class LatentGaussianModel(FamilyBase):
                              "from the discarded directions")
         scale2 = float(np.mean(np.diag(S)))
         floor = max(_PSI_FLOOR * (scale2 if scale2 > 0 else 1.0), 1e-300)
-        isotropic = opts["noise"] == "isotropic"
-        fixed = opts["noise_variance"] is not None
         n_iter, converged = 1, True
         if isotropic:
-            lam, U = linalg.eigh(S)
-            lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
-            s2 = float(opts["noise_variance"]) if fixed else _isotropic_sigma2(lam, q, beta, floor)
+            lam, U = eig
+            s2 = (float(opts["noise_variance"]) if fixed
+                  else _isotropic_sigma2(lam, q, beta, floor, float(resid.sum())))
             a = np.sqrt(np.maximum(lam[:q] - beta * s2, 0.0))
             W = U[:, :q] * a[None, :]
             psi = np.full(d, s2)
             at_floor = np.zeros(d, dtype=bool)
         else:
-            W, psi, n_iter, converged = self._fit_diagonal(S, q, beta, floor)
+            W, psi, n_iter, converged = self._fit_diagonal(S_fit, q, beta, floor, resid)
             at_floor = psi <= floor * (1 + 1e-9)
         W = _flip_signs(W)
         active = np.einsum("ij,ij->j", W, W) > 0
         order = np.argsort(~active, kind="stable")  # collapsed latents last
         W = W[:, order]
-        V, D = _encoder(W, psi, beta)
-        es = [-V @ m for m in means]
-        value, grads = expected_elbo(groups, W, V, D, psi, list(means), es, beta)
-        cert = _certificate(grads, np.sqrt(scale2) if scale2 > 0 else 1.0, isotropic, fixed, at_floor)
+        Vx, D = _encoder(W, psi, beta)
+        scale = np.sqrt(scale2) if scale2 > 0 else 1.0
+        if kernel:
+            V = Vx @ B
+            umeans = zmeans[:, u_slice]
+            es = [-V @ m for m in umeans]
+            kgroups = [(pr, zm[:d], zm[u_slice], Cc[:d, :d], Cc[:d, u_slice], Cc[u_slice, u_slice])
+                       for pr, zm, Cc in zip(priors, zmeans, covs)]
+            value, grads = expected_elbo_features(kgroups, W, V, D, psi, list(means), es, beta)
+            su2 = float(np.mean(np.diag(Suu)))
+            grads["V"] = grads["V"] * (np.sqrt(su2) if su2 > 0 else 1.0)  # units of u's scale
+            grads["V"] = grads["V"] * scale  # undone by _certificate's division
+        else:
+            V, umeans = Vx, means
+            es = [-V @ m for m in means]
+            groups = [(pr, zm, Cc) for pr, zm, Cc in zip(priors, zmeans, covs)]
+            value, grads = expected_elbo(groups, W, V, D, psi, list(means), es, beta)
+        cert = _certificate(grads, scale, isotropic, fixed, at_floor)
         # ---- fitted state
         self.components_ = W.T.copy()
-        self.mean_ = p @ X
+        self.mean_ = priors @ means
         self.noise_variance_ = float(psi[0]) if isotropic else psi
         self.encoder_components_ = V
         self.encoder_variance_ = D
@@ -292,42 +459,49 @@ class LatentGaussianModel(FamilyBase):
         self.optimality_kind_ = "gradient_norm"
         self.n_iter_ = int(n_iter)
         self.n_components_ = q
+        self.feature_map_ = fmap
         if conditional:
             self.classes_ = classes
             self.means_ = means
             self.priors_ = priors
         self._psi, self._means, self._classes = psi, means, (classes if conditional else None)
-        self._priors = priors
-        self._cov_chol = linalg.cholesky(W @ W.T + np.diag(psi), lower=True)
+        self._priors, self._umeans, self._augmented = priors, umeans, augmented
+        self._cov_chol = np.linalg.cholesky(W @ W.T + np.diag(psi))
         route = "closed form" if isotropic else "L-BFGS-B on the noise variances"
-        warn_if_short(f"{self.loss.name!r} linear VAE ({route})", cert, self.tol, converged, self.max_iter,
+        what = "linear VAE" if not kernel else "kernel-encoder VAE"
+        warn_if_short(f"{self.loss.name!r} {what} ({route})", cert, self.tol, converged, self.max_iter,
                       stacklevel=5)
         return self
 
-    def _fit_diagonal(self, S, q, beta, floor):
-        """Ψ by L-BFGS-B on the profiled objective (W, V, D in closed form given Ψ)."""
+    def _fit_diagonal(self, S, q, beta, floor, resid=None):
+        """Ψ by L-BFGS-B on the profiled objective (W, V, D in closed form given Ψ).
+
+        ``resid``: the diagonal of a residual covariance entering as ``½ Σ_j resid_j / ψ_j``
+        (the kernel encoder's regression residual; None: 0).
+        """
         d = S.shape[0]
-        sd = np.diag(S)
+        resid = np.zeros(d) if resid is None else resid
+        sd = np.diag(S) + resid
         log_floor = np.log(floor)
 
         def profile(lp):
             psi = np.exp(lp)
             r = 1.0 / np.sqrt(psi)
             St = S * r[:, None] * r[None, :]
-            lt, Ut = linalg.eigh(St)
+            lt, Ut = np.linalg.eigh(St)
             lt, Ut = lt[::-1], Ut[:, ::-1]
             act = np.zeros(d, dtype=bool)
             act[:q] = lt[:q] > beta
             val = 0.5 * float(np.sum(_LOG2PI + lp)) + 0.5 * float(lt[~act].sum())
-            val += 0.5 * beta * float(np.sum(1.0 + np.log(lt[act] / beta)))
+            val += 0.5 * beta * float(np.sum(1.0 + np.log(lt[act] / beta))) + 0.5 * float(resid @ (1.0 / psi))
             U2 = Ut * Ut
-            g = 0.5 - 0.5 * U2[:, ~act] @ lt[~act] - 0.5 * beta * U2[:, act].sum(axis=1)
+            g = 0.5 - 0.5 * U2[:, ~act] @ lt[~act] - 0.5 * beta * U2[:, act].sum(axis=1) - 0.5 * resid / psi
             return val, g, (lt, Ut, act, psi)
 
         # start: the isotropic solution's residual variances
-        lam, U = linalg.eigh(S)
+        lam, U = np.linalg.eigh(S)
         lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
-        s2 = _isotropic_sigma2(lam, q, beta, floor)
+        s2 = _isotropic_sigma2(lam, q, beta, floor, float(resid.sum()))
         W0 = U[:, :q] * np.sqrt(np.maximum(lam[:q] - beta * s2, 0.0))[None, :]
         psi0 = np.maximum(sd - np.einsum("ij,ij->i", W0, W0), max(floor, 1e-3 * s2))
         tol = self.tol if self.tol is not None else 0.0
@@ -397,16 +571,18 @@ class LatentGaussianModel(FamilyBase):
         return self._classes[np.argmax(self._joint(np.asarray(X, dtype=np.float64)), axis=1)]
 
     def transform(self, X, y=None):
-        """Posterior mean of ``z`` (``cvae`` without ``y``: averaged over ``p(c | x)``)."""
+        """Encoder mean ``V u(x) + e`` (the posterior mean of ``z`` for the linear model; ``cvae``
+        without ``y``: averaged over Bayes' rule ``p(c | x)``)."""
         X = np.asarray(X, dtype=np.float64)
         V = self.encoder_components_
+        U = self._encoder_input(X)
         if self._classes is None:
-            return (X - self._means[0]) @ V.T
+            return (U - self._umeans[0]) @ V.T
         if y is not None:
             idx = self._class_index(y, X.shape[0])
-            return np.einsum("nd,qd->nq", X - self._means[idx], V)
+            return np.einsum("nd,qd->nq", U - self._umeans[idx], V)
         R = self.predict_proba(X)
-        return X @ V.T - R @ (self._means @ V.T)
+        return U @ V.T - R @ (self._umeans @ V.T)
 
     def inverse_transform(self, Z, y=None):
         """Decoder mean ``W z + μ`` (``cvae``: ``μ_y``; without ``y`` the prior-weighted mean)."""

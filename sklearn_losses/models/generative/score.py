@@ -103,7 +103,7 @@ class ScoreModel(_FamilyBase):
 
     def _level_losses(self, theta, G, R, y2):
         """Per-level expected loss ``½ σ² E‖Θu − y‖²`` (``y2 = E‖y‖²``)."""
-        quad = np.einsum("lij,ljk,lik->l", theta, G, theta)
+        quad = np.sum(np.matmul(theta, G) * theta, axis=(1, 2))  # BLAS, not einsum loops
         lin = np.einsum("lij,lij->l", theta, R)
         return 0.5 * self._sigmas ** 2 * (y2 - 2.0 * lin + quad)
 
@@ -112,8 +112,8 @@ class ScoreModel(_FamilyBase):
         if ridge > 0:
             G = G + ridge * (np.trace(G, axis1=1, axis2=2) / d1)[:, None, None] * np.eye(d1)
         theta = np.transpose(np.linalg.solve(G, np.transpose(R, (0, 2, 1))), (0, 2, 1))
-        resid = np.einsum("lij,ljk->lik", theta, G) - R
-        rel = np.linalg.norm(resid, axis=(1, 2)) / np.linalg.norm(R, axis=(1, 2))
+        resid = np.matmul(theta, G) - R
+        rel = np.linalg.norm(resid, axis=(1, 2)) / np.maximum(np.linalg.norm(R, axis=(1, 2)), 1e-300)
         return theta, float(rel.max())
 
     def _set_linear(self, theta, G, R, y2, optimality):
@@ -129,7 +129,7 @@ class ScoreModel(_FamilyBase):
         self.precisions_ = P
         self.precision_ = P[-1]
         try:
-            self.covariance_ = linalg.inv(self.precision_)
+            self.covariance_ = np.linalg.inv(self.precision_)  # numpy: no second BLAS pool
             self.location_ = self.covariance_ @ self.intercept_[-1]
         except linalg.LinAlgError:
             self.covariance_ = None
@@ -147,7 +147,8 @@ class ScoreModel(_FamilyBase):
             G, R = self._normal_equations(mu, S + np.outer(mu, mu))
             theta, opt = self._solve(G, R)
             self._set_linear(theta, G, R, d / self._sigmas ** 2, opt)
-            self._fit_mom = (float(sw.sum()), sw @ X, (X * sw[:, None]).T @ X)
+            s0 = float(sw.sum())  # raw moments from the central ones: no second pass over X
+            self._fit_mom = (s0, s0 * mu, s0 * (S + np.outer(mu, mu)))
         else:
             self._fit_kernel(X, sw)
             self._fit_mom = None
@@ -241,8 +242,8 @@ class ScoreModel(_FamilyBase):
         if self._fit_mom is not None:
             f0, f1, f2 = self._fit_mom
             Gf, Rf = self._normal_equations(f1 / f0, f2 / f0)
-            G, R = Gs + f0 * Gf, Rs + f0 * Rf
-            y2, wsum = Y2 + f0 * d / self._sigmas ** 2, Ws + f0
+            G, R = G + f0 * Gf, R + f0 * Rf
+            y2, wsum = y2 + f0 * d / self._sigmas ** 2, wsum + f0
             s0, s1, s2 = s0 + f0, s1 + f1, s2 + f2
         self.mean_ = s1 / s0
         S = s2 / s0 - np.outer(self.mean_, self.mean_)
