@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
+from ..._numba import njit_cached
 from . import FamilyBase, check_options, normalised_weights, warn_if_short
 
 __all__ = ["CodebookModel"]
@@ -45,6 +46,37 @@ def _sq_dists(X, C, x2=None):
     x2 = np.einsum("ij,ij->i", X, X) if x2 is None else x2
     D = x2[:, None] - 2.0 * X @ C.T + np.einsum("ij,ij->i", C, C)[None, :]
     return np.maximum(D, 0.0)
+
+
+@njit_cached
+def _lloyd_step(X, w, C, labels, sums, wk):  # pragma: no cover - compiled
+    """One exact assignment + accumulation pass: ``labels_i = argmin_k ‖x_i − c_k‖²`` (first
+    minimum, as ``np.argmin``), ``sums_k = Σ w_i x_i``, ``wk_k = Σ w_i`` over the members."""
+    n, d = X.shape
+    K = C.shape[0]
+    c2 = np.empty(K)
+    for k in range(K):
+        acc = 0.0
+        for j in range(d):
+            acc += C[k, j] * C[k, j]
+        c2[k] = acc
+    sums[:, :] = 0.0
+    wk[:] = 0.0
+    for i in range(n):
+        best = np.inf
+        arg = 0
+        for k in range(K):
+            dot = 0.0
+            for j in range(d):
+                dot += X[i, j] * C[k, j]
+            v = c2[k] - 2.0 * dot
+            if v < best:
+                best = v
+                arg = k
+        labels[i] = arg
+        wk[arg] += w[i]
+        for j in range(d):
+            sums[arg, j] += w[i] * X[i, j]
 
 
 class CodebookModel(FamilyBase):
@@ -142,10 +174,21 @@ class CodebookModel(FamilyBase):
         it = 0
         pi = np.full(K, 1.0 / K)
         x2 = np.einsum("ij,ij->i", X, X)
+        Xc = np.ascontiguousarray(X, dtype=np.float64)
+        wc = np.ascontiguousarray(w, dtype=np.float64)
+        sums, wk_buf = np.empty((K, X.shape[1])), np.empty(K)
         for it in range(1, max_iter + 1):
-            B, cbar = self._basis(C, pi, m) if not exact else (None, None)
-            labels = self._assign(X, C, B, cbar, exact, x2)
-            C, wk = self._means(X, w, labels, C, K)
+            if exact:  # the Lloyd step in one compiled pass (no n × K distance matrix)
+                labels = np.empty(X.shape[0], dtype=np.int64)
+                _lloyd_step(Xc, wc, np.ascontiguousarray(C), labels, sums, wk_buf)
+                if np.all(wk_buf > 0):
+                    C, wk = sums / wk_buf[:, None], wk_buf.copy()
+                else:  # an empty cluster: the reference treatment
+                    C, wk = self._means(X, w, labels, C, K)
+            else:
+                B, cbar = self._basis(C, pi, m)
+                labels = self._assign(X, C, B, cbar, exact, x2)
+                C, wk = self._means(X, w, labels, C, K)
             pi = wk / wk.sum()
             if labels_old is not None and np.array_equal(labels, labels_old):
                 converged = True
