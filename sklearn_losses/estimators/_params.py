@@ -39,6 +39,7 @@ MODEL = _group(
     gamma=(None, [Interval(Real, 0, None, closed="neither"), None]),
     degree=(3, [Interval(Real, 0, None, closed="left")]),
     coef0=(1, [Real]),
+    # None: chosen from the effective dimension at alpha (models._kernel.choose_n_components)
     n_components=(None, [Interval(Integral, 1, None, closed="left"), None]),
     kernel_approximation=("auto", [StrOptions({"auto", "exact", "nystroem", "rff"})]),
 )

@@ -43,9 +43,13 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         Kernel of ``model="kernel"`` (names of :func:`sklearn.metrics.pairwise.pairwise_kernels`).
     gamma, degree, coef0 : kernel parameters, defaults None (1/n_features), 3, 1
     n_components : int, default=None
-        Landmarks or random features of an approximate kernel map (1000 if None).
+        Landmarks or random features of an approximate kernel map. None: the
+        first of 250, 500, 1000, 2000 landmarks with ``m ≥ 2 d_eff(alpha)``,
+        the effective dimension estimated from the landmarks' Gram matrix
+        (:func:`sklearn_losses.models._kernel.choose_n_components`).
     kernel_approximation : {"auto", "exact", "nystroem", "rff"}, default="auto"
-        ``"auto"``: the exact expansion up to 2000 training samples, Nyström above.
+        ``"auto"``: the exact expansion up to 2000 training samples
+        (``EXACT_KERNEL_MAX_SAMPLES``: its ``O(n³)`` eigendecomposition), Nyström above.
     solver : "auto", a solver name or a Solver instance, default="auto"
         ``"auto"`` picks from the loss's declared capabilities (see
         :func:`sklearn_losses.solvers.select_solver`); ``solver_`` records the

@@ -2,7 +2,9 @@
 
 * :class:`LinearModel` — ``f(x) = x·w + b``;
 * :class:`KernelModel` — ``f(x) = φ(x)·w + b`` with ``φ`` an exact kernel
-  expansion (small n) or a Nyström / random Fourier approximation.
+  expansion (small n) or a Nyström / random Fourier approximation whose size
+  follows the effective dimension at the estimator's ``alpha``
+  (:func:`~sklearn_losses.models._kernel.choose_n_components`).
 """
 from ._linear import LinearModel
 
@@ -36,6 +38,6 @@ def make_model(estimator):
             kernel=estimator.kernel, gamma=estimator.gamma, degree=estimator.degree,
             coef0=estimator.coef0, n_components=estimator.n_components,
             kernel_approximation=estimator.kernel_approximation,
-            random_state=estimator.random_state,
+            random_state=estimator.random_state, alpha=_l2_strength(estimator),
         )
     raise ValueError(f"model must be 'linear' or 'kernel', got {estimator.model!r}")
