@@ -343,10 +343,16 @@ class SquaredHingeLoss(_MarginLoss):
     properties = frozenset({"CONT", "DIFF", "CONVEX"})
     survey_section = "(not in the survey)"
     kernel = _squared_hinge_kernel
-    declare = {"dual": True}
+    #: φ'' = 2 on z < 1, 0 elsewhere (ℓ'' = y² φ'' with y = ±1): Newton and coordinate descent apply
+    declare = {"dual": True, "curvature_bound": 2.0, "second_derivative": True}
 
     def _kinks(self):
         return (1.0,)
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = φ''(z) = 2`` for ``z < 1``, 0 elsewhere (a generalized Hessian: φ is C¹)."""
+        z = self.margin(y_true, y_pred)
+        return 2.0 * (z < 1.0)
 
     def dual(self):
         """``max(0, 1 − z)² = sup_{a ≥ 0} a (1 − z) − a²/4`` (liblinear's L2-SVM dual)."""
