@@ -360,6 +360,7 @@ def test_requirements():
     ("smooth_l1", {"beta": 0.5}, 2.0), ("log_cosh", {}, 1.0), ("cross_entropy", {}, 0.25),
     ("label_smoothing_cross_entropy", {}, 0.25), ("modified_huber", {}, 2.0),
     ("quadratically_smoothed_hinge", {"gamma": 0.25}, 4.0), ("smoothed_hinge", {}, 1.0),
+    ("squared_hinge", {}, 2.0),
 ])
 def test_declared_curvature_bound_is_the_sup_of_the_second_derivative(key, params, bound):
     loss = get_loss(key, **params)
@@ -372,6 +373,11 @@ def test_declared_curvature_bound_is_the_sup_of_the_second_derivative(key, param
         slope = np.abs(np.diff(g)) / h
         assert slope.max() <= bound * (1 + 1e-6)  # a bound ...
         assert slope.max() >= bound * (1 - 1e-2)  # ... and the supremum
+        if capabilities(loss).second_derivative is not None:  # the declared ℓ'' is the slope of ℓ'
+            mid = 0.5 * (p[1:] + p[:-1])
+            h2 = loss.second_derivative(np.full(mid.size, yv), mid)
+            smooth = np.abs(np.diff(np.diff(g))) < 1e-9 * bound  # away from the kinks of ℓ'
+            np.testing.assert_allclose(h2[1:][smooth], (np.diff(g) / h)[1:][smooth], atol=1e-6 * bound)
 
 
 def test_estimator_paths():
