@@ -742,6 +742,45 @@ def _step_kwargs(est, wb, gb, classes):
     return kw
 
 
+def _stream_step(work, raw, names, est, classes, copy_model=True):
+    """One streamed ``partial_fit`` step on one block: ``(model, (objective · Σs, Σs))``.
+
+    Runs where the block is (a dask worker) when called from
+    :func:`_stream_epoch_on_workers`: the block never travels to the driver,
+    only the model does (a copy, so that a task that dask re-runs starts
+    from its own input).
+    """
+    xb, yb, wb, gb = _block_arrays(raw, names)
+    if np.shape(xb)[0] == 0:
+        return work, (0.0, 0.0)
+    if copy_model:
+        work = copy.deepcopy(work)
+    work.partial_fit(xb, yb, **_step_kwargs(est, wb, gb, classes))
+    s = float(np.sum(wb)) if wb is not None else float(np.shape(xb)[0])
+    return work, (float(work.objective_) * s, s)
+
+
+def _stream_epoch_on_workers(work, runner, order, names, est, classes):
+    """One epoch as one dask graph: the chain ``model_k = partial_fit(model_{k-1}, block_k)``.
+
+    Each step is a task on the worker that holds its block (as
+    ``dask_ml.wrappers.Incremental`` does), so no block is moved to the
+    driver and the driver does no per-block work; the steps run in the given
+    block order, one after the other, with exactly the in-memory
+    ``partial_fit`` computations.  Returns the model and the blocks'
+    ``(objective · Σs, Σs)``.
+    """
+    import dask
+    from dask import delayed
+
+    step = delayed(_stream_step, pure=False, nout=2)
+    model, scores = work, []
+    for i in order:
+        model, score = step(model, runner.raw[i], names, est, classes)
+        scores.append(score)
+    return dask.compute(model, scores)
+
+
 def _stream_fit(est, runner, plan, stats, X, fit_kwargs):
     """``max_iter`` epochs of one ``partial_fit`` step per block, scikit-learn's stopping rule on epoch objectives."""
     from sklearn.base import clone
@@ -763,16 +802,15 @@ def _stream_fit(est, runner, plan, stats, X, fit_kwargs):
     history, best, bad, converged, epoch = [], np.inf, 0, False, 0
     for epoch in range(1, int(est.max_iter) + 1):
         order = rng.permutation(n_blocks) if shuffle else range(n_blocks)
-        total, S = 0.0, 0.0
-        blocks = (runner.raw_block(i) for i in order) if isinstance(runner, _DaskRunner) else runner.blocks
-        for raw in blocks:
-            xb, yb, wb, gb = _block_arrays(raw, names)
-            if np.shape(xb)[0] == 0:
-                continue
-            work.partial_fit(xb, yb, **_step_kwargs(est, wb, gb, classes))
-            s = float(np.sum(wb)) if wb is not None else float(np.shape(xb)[0])
-            total += float(work.objective_) * s
-            S += s
+        if isinstance(runner, _DaskRunner):
+            work, scores = _stream_epoch_on_workers(work, runner, order, names, est, classes)
+        else:
+            scores = []
+            for raw in runner.blocks:
+                work, s = _stream_step(work, raw, names, est, classes, copy_model=False)
+                scores.append(s)
+        total = sum(t for t, _ in scores)
+        S = sum(s for _, s in scores)
         score = total / S
         history.append(score)
         if tol is not None and score > best - float(tol):

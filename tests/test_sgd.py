@@ -463,17 +463,51 @@ def test_scalar_prox_is_the_proximal_point(loss):
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_saga_sparse_lazy_updates_equal_dense(saga_data, fit_intercept):
+@pytest.mark.parametrize("loss, encoding, update, alpha", [
+    ("cross_entropy", "01", "explicit", 1e-2), ("hinge", "pm1", "implicit", 1e-2),
+    # a strong penalty: the lazy scale falls below its threshold every ~200 steps (the O(d) flush)
+    ("cross_entropy", "01", "explicit", 1.0)])
+def test_saga_sparse_lazy_updates_equal_dense(saga_data, fit_intercept, loss, encoding, update, alpha):
     """On CSR the dense part of the step is applied just in time: the same iterates as dense."""
     X, z = saga_data
     X = X.copy()
     X[np.abs(X) < 1.0] = 0.0  # ~68% zeros: most coordinates wait several steps for their update
-    y = _labels(z, "01")
-    kw = dict(learning_rate="saga", max_iter=3, tol=None, random_state=3)
-    dense = _solve(_problem(X, y, "cross_entropy", "l2", 1e-2, fit_intercept=fit_intercept), **kw)
-    csr = _solve(_problem(sp.csr_matrix(X), y, "cross_entropy", "l2", 1e-2, fit_intercept=fit_intercept), **kw)
+    y = _labels(z, encoding)
+    kw = dict(learning_rate="saga", max_iter=3, tol=None, random_state=3, saga_update=update)
+    dense = _solve(_problem(X, y, loss, "l2", alpha, fit_intercept=fit_intercept), **kw)
+    csr = _solve(_problem(sp.csr_matrix(X), y, loss, "l2", alpha, fit_intercept=fit_intercept), **kw)
     np.testing.assert_allclose(csr.coef, dense.coef, rtol=1e-9, atol=1e-12)
     assert csr.intercept == pytest.approx(dense.intercept, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("loss, encoding", [("modified_huber", "pm1"), ("cross_entropy", "01"),
+                                            ("mean_squared_error", "real")])
+def test_saga_explicit_and_implicit_steps_reach_the_optimum(saga_data, loss, encoding):
+    """Smooth losses: "auto" takes SAGA's explicit step 1/(3L) (L from the declared curvature_bound);
+    both step kinds reach the full-batch optimum, on dense and CSR input."""
+    X, z = saga_data
+    for Xin in (X, sp.csr_matrix(X)):
+        pr = _problem(Xin, _labels(z, encoding), loss, "l2", 1e-3)
+        fstar, ref = _fstar(pr)
+        runs = {u: _solve(pr, learning_rate="saga", max_iter=12, tol=None, saga_update=u)
+                for u in ("auto", "explicit", "implicit")}
+        np.testing.assert_array_equal(runs["auto"].coef, runs["explicit"].coef)
+        for r in runs.values():
+            assert (objective(pr, r.coef, r.intercept)[0] - fstar) / fstar < 1e-4
+            np.testing.assert_allclose(r.coef, ref.coef, rtol=0, atol=2e-2 * np.abs(ref.coef).max())
+
+
+def test_saga_auto_takes_implicit_steps_without_a_curvature_bound(saga_data):
+    """A non-smooth loss (hinge: no curvature_bound) gets the implicit steps; asking for explicit ones fails."""
+    X, z = saga_data
+    pr = _problem(X, _labels(z, "pm1"), "hinge", "l2", 1e-3)
+    auto = _solve(pr, learning_rate="saga", max_iter=2, tol=None)
+    implicit = _solve(pr, learning_rate="saga", max_iter=2, tol=None, saga_update="implicit")
+    np.testing.assert_array_equal(auto.coef, implicit.coef)
+    with pytest.raises(ValueError, match="saga_update='explicit' needs a loss that declares"):
+        _solve(pr, learning_rate="saga", saga_update="explicit")
+    with pytest.raises(ValueError, match="saga_update must be one of"):
+        _solve(pr, learning_rate="saga", saga_update="newton")
 
 
 def test_saga_partial_fit_equals_epochs_and_keeps_memory_per_block(saga_data):
