@@ -19,7 +19,18 @@ liblinear's ``Solver_MCSVM_CS``) is
     \ \text{(and } \textstyle\sum_i \alpha_{ik} = 0 \text{ per class with an intercept)}.
 
 Each coordinate step maximises over one sample's ``α_i`` (K variables)
-exactly, by sorting (``solve_sub_problem`` of liblinear). The unpenalised
+exactly, by sorting (``solve_sub_problem`` of liblinear), with liblinear's
+shrinking (a class at its bound whose gradient is below the smallest one
+that can still decrease leaves the sample's active classes; a sample with
+one active class leaves the active set; everything is restored as the
+violation threshold tightens), in a random order each pass, all passes of
+a measurement inside one compiled call. ``max_iter`` counts passes' worth
+of work over the whole data (a pass over a shrunk set counts for its
+share). When the face of the dual (the entries strictly inside their
+bounds) is unchanged between two measurements, the active-set Newton step
+solves the QP on it (a symmetric KKT system, LDLᵀ) if its factorisation
+costs at most twice the multiply-adds of the passes so far; the result is
+kept only if its certified gap is smaller. The unpenalised
 intercept is handled as in :mod:`~sklearn_losses.solvers.dual_cd`: the
 proximal point method on ``b`` (a constant feature ``√μ``, centre ``c``;
 ``b = c + μ Σ_i α_i``), exact in the limit. The certificate is the relative
@@ -58,12 +69,19 @@ from ._base import SolverResult
 
 
 def _solve_square(M, rhs):
-    """``M x = rhs`` by LU; least squares (minimum norm) if ``M`` is singular."""
+    """``M x = rhs`` for the symmetric KKT matrix ``M`` by LDLᵀ (half an LU's flops); least squares
+    (minimum norm) if ``M`` is singular."""
+    import warnings
+
+    import scipy.linalg
+
     try:
-        x = np.linalg.solve(M, rhs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            x = scipy.linalg.solve(M, rhs, assume_a="sym", check_finite=False)
         if np.all(np.isfinite(x)):
             return x
-    except np.linalg.LinAlgError:
+    except (np.linalg.LinAlgError, ValueError):
         pass
     return np.linalg.lstsq(M, rhs, rcond=None)[0]
 
@@ -82,6 +100,13 @@ NEGATIVE_GAP = 1e-9
 POLISH_EPOCHS = 20
 #: ... or the system has at most this many unknowns (milliseconds)
 POLISH_SMALL = 300
+#: the intercept's proximal centre moves when the subproblem's gap is below this fraction of the real one
+PROX_EVERY = 0.1
+#: active-set rounds (one factorisation each) of an attempt on a face
+POLISH_ROUNDS = 10
+#: a face is tried when at most this fraction of its entries changed since the last measurement
+#: (0: unchanged; an attempt on a wrong face costs up to POLISH_ROUNDS factorisations, epochs are cheap)
+FACE_MOVED = 0.0
 #: ... and the gap is above this (rounding level)
 POLISH_FLOOR = 1e-13
 
@@ -124,19 +149,80 @@ _CS_SIGNATURE = types.float64(
     types.Array(types.float64, 1, "C", **_RO),       # QD: ‖x_i‖² + μ
     types.float64,                                   # margin
     types.float64,                                   # mu
-    types.int64[::1],                                # index: the samples visited (shuffled in place)
+    types.int64[::1],                                # index: the samples, active ones first (in/out)
+    types.int64[:, ::1],                             # aidx: per-sample class order, active first (in/out)
+    types.int64[::1],                                # act: per-sample number of active classes (in/out)
+    types.int64[::1],                                # yidx: position of y_i in aidx[i] (in/out)
+    types.int64[::1],                                # st: [active samples, shrink?, work done, n_eff] (in/out)
+    types.float64[::1],                              # sched: [eps_in, eps_shrink, start_all, max epochs, work
+                                                     #   budget] in; [.., .., .., epochs done, inner done] out
     types.float64[:, ::1],                           # A: α (n, K), in/out
-    types.float64[:, ::1],                           # W (d, K), in/out
+    types.float64[:, ::1],                           # WT: Wᵀ (K, d), in/out
     types.float64[::1],                              # b (K,), in/out
     types.uint64[::1],                               # rng state, in/out
 )
 
 
-def _cs_epoch_impl(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, index, A, W, b, rng):
-    """One pass of exact per-sample Crammer–Singer steps in random order; returns the largest violation."""
-    n_act = index.shape[0]
-    K = W.shape[1]
-    d = W.shape[0]
+def _cs_epoch_impl(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, index, aidx, act, yidx, st,
+                   sched, A, W, b, rng):
+    """Passes of exact per-sample Crammer–Singer steps over the active samples in random order.
+
+    liblinear's ``Solver_MCSVM_CS``: each sample keeps its active classes
+    first in ``aidx[i]``; a class at its bound whose gradient is below the
+    smallest gradient of the classes that can still decrease is shrunk, and a
+    sample with at most one active class leaves the active set. Returns the
+    largest violation ``max_k G_k − min_{k below its bound} G_k`` among the
+    visited samples; ``st[2]`` receives the work done (non-zeros × active
+    classes). Epochs run with liblinear's schedule (restart from the whole
+    set when the violation falls below ``eps_shrink``, which halves down to
+    ``eps_in``) until the violation of a pass over the whole set is below
+    ``eps_in`` (``sched[4] = 1``), the work budget or the epoch budget is
+    spent; ``sched[3]`` receives the epochs done.
+    """
+    eps_in = sched[0]
+    eps_shrink = sched[1]
+    start_all = sched[2] != 0.0
+    max_ep = np.int64(sched[3])
+    budget = sched[4]
+    K = W.shape[0]
+    n_eff = st[3]
+    total = 0.0
+    ep = 0
+    done = False
+    viol_max = 0.0
+    while ep < max_ep:
+        viol_max = _cs_pass(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, index, aidx, act, yidx,
+                            st, A, W, b, rng)
+        ep += 1
+        total += st[2]
+        if viol_max < eps_shrink:
+            if viol_max < eps_in and start_all:
+                done = True
+                break
+            st[0] = n_eff
+            for i in range(act.shape[0]):
+                act[i] = K
+            eps_shrink = max(0.5 * eps_shrink, eps_in)
+            start_all = True
+        else:
+            start_all = False
+        if total >= budget:
+            break
+    sched[1] = eps_shrink
+    sched[2] = 1.0 if start_all else 0.0
+    sched[3] = ep
+    sched[4] = 1.0 if done else 0.0
+    st[2] = np.int64(total)
+    return viol_max
+
+
+def _cs_pass_impl(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, index, aidx, act, yidx, st,
+                  A, W, b, rng):
+    """One pass over the active samples (see :func:`_cs_epoch_impl`)."""
+    n_act = st[0]
+    shrink = st[1] != 0
+    K = W.shape[0]
+    d = W.shape[1]
     x = rng[0]
     for s in range(n_act - 1):
         x ^= x >> _XS_A
@@ -151,74 +237,138 @@ def _cs_epoch_impl(is_sparse, X, data, indices, indptr, y, C, QD, margin, mu, in
     G = np.empty(K)
     B = np.empty(K)
     D = np.empty(K)
+    dk = np.empty(K, dtype=np.int64)
+    dv = np.empty(K)
     viol_max = 0.0
-    for s in range(n_act):
+    work = 0
+    s = 0
+    while s < n_act:
         i = index[s]
-        yi = y[i]
+        ai = act[i]
+        yp = yidx[i]
         ci = C[i]
-        for k in range(K):
-            G[k] = b[k]
+        for m in range(ai):
+            G[m] = b[aidx[i, m]] + margin
+        if yp < ai:
+            G[yp] -= margin
+        # W is held transposed (K, d): each class's score is a contiguous dot product
         if is_sparse:
-            for p in range(indptr[i], indptr[i + 1]):
-                v = data[p]
-                row = indices[p]
-                for k in range(K):
-                    G[k] += v * W[row, k]
+            p0 = indptr[i]
+            p1 = indptr[i + 1]
+            for m in range(ai):
+                k = aidx[i, m]
+                acc = 0.0
+                for p in range(p0, p1):
+                    acc += data[p] * W[k, indices[p]]
+                G[m] += acc
+            work += (p1 - p0 + 1) * ai
         else:
-            for jj in range(d):
-                v = X[i, jj]
-                if v != 0.0:
-                    for k in range(K):
-                        G[k] += v * W[jj, k]
-        for k in range(K):
-            if k != yi:
-                G[k] += margin
-        # violation: max_k G_k − min over k below its bound
+            for m in range(ai):
+                k = aidx[i, m]
+                acc = 0.0
+                for jj in range(d):
+                    acc += X[i, jj] * W[k, jj]
+                G[m] += acc
+            work += (d + 1) * ai
         maxG = -np.inf
         minG = np.inf
-        for k in range(K):
-            if G[k] > maxG:
-                maxG = G[k]
-            ub = ci if k == yi else 0.0
-            if A[i, k] < ub and G[k] < minG:
-                minG = G[k]
+        for m in range(ai):
+            if G[m] > maxG:
+                maxG = G[m]
+            ub = ci if m == yp else 0.0
+            if A[i, aidx[i, m]] < ub and G[m] < minG:
+                minG = G[m]
+        if shrink:
+            m = 0
+            while m < ai:
+                ub = ci if m == yp else 0.0
+                if A[i, aidx[i, m]] == ub and G[m] < minG:
+                    ai -= 1
+                    t = aidx[i, m]
+                    aidx[i, m] = aidx[i, ai]
+                    aidx[i, ai] = t
+                    g = G[m]
+                    G[m] = G[ai]
+                    G[ai] = g
+                    if yp == ai:
+                        yp = m
+                    elif yp == m:
+                        yp = ai
+                else:
+                    m += 1
+            act[i] = ai
+            yidx[i] = yp
+            if ai <= 1:
+                n_act -= 1
+                t = index[s]
+                index[s] = index[n_act]
+                index[n_act] = t
+                continue
         viol = maxG - minG
+        if viol <= 1e-14 * (1.0 + abs(maxG)):
+            s += 1
+            continue
         if viol > viol_max:
             viol_max = viol
-        if viol <= 1e-14 * (1.0 + abs(maxG)):
-            continue
         Ai = QD[i]
         if Ai <= 0.0:
             Ai = 1e-12  # a zero row: a proximal step (its α does not move W)
-        for k in range(K):
-            B[k] = G[k] - Ai * A[i, k]
-            D[k] = B[k]
-        D[yi] += Ai * ci
-        D.sort()  # ascending: read from the end
-        beta = D[K - 1] - Ai * ci
+        for m in range(ai):
+            B[m] = G[m] - Ai * A[i, aidx[i, m]]
+            D[m] = B[m]
+        cy = 0.0
+        if yp < ai:
+            D[yp] += Ai * ci
+            cy = ci
+        else:
+            cy = ci  # y at its bound C: the active classes sum to −C
+        Ds = D[:ai]
+        if ai <= 32:  # ascending: read from the end (insertion sort: numba's sort costs ~1 µs a call)
+            for q in range(1, ai):
+                v = Ds[q]
+                r = q - 1
+                while r >= 0 and Ds[r] > v:
+                    Ds[r + 1] = Ds[r]
+                    r -= 1
+                Ds[r + 1] = v
+        else:
+            Ds.sort()
+        beta = Ds[ai - 1] - Ai * cy
         r = 1
-        while r < K and beta < r * D[K - 1 - r]:
-            beta += D[K - 1 - r]
+        while r < ai and beta < r * Ds[ai - 1 - r]:
+            beta += Ds[ai - 1 - r]
             r += 1
         beta /= r
-        for k in range(K):
-            ub = ci if k == yi else 0.0
-            an = (beta - B[k]) / Ai
+        nz = 0
+        for m in range(ai):
+            k = aidx[i, m]
+            ub = ci if m == yp else 0.0
+            an = (beta - B[m]) / Ai
             if an > ub:
                 an = ub
             delta = an - A[i, k]
             if delta != 0.0:
                 A[i, k] = an
-                if is_sparse:
-                    for p in range(indptr[i], indptr[i + 1]):
-                        W[indices[p], k] += delta * data[p]
-                else:
-                    for jj in range(d):
-                        W[jj, k] += delta * X[i, jj]
+                dk[nz] = k
+                dv[nz] = delta
+                nz += 1
                 b[k] += mu * delta
+        for q in range(nz):
+            k = dk[q]
+            dq = dv[q]
+            if is_sparse:
+                for p in range(indptr[i], indptr[i + 1]):
+                    W[k, indices[p]] += dq * data[p]
+            else:
+                for jj in range(d):
+                    W[k, jj] += dq * X[i, jj]
+        s += 1
+    st[0] = n_act
+    st[2] = work
     return viol_max
 
 
+_cs_pass = njit_cached(nogil=True)(_cs_pass_impl)
 _CS_KERNEL = []
 
 
@@ -264,13 +414,33 @@ class CrammerSingerRun:
         self.nnz = int(self.data.size) if self.is_sparse else n * d
         self.max_polish = int(solver.max_subspace)
         self.A = np.zeros((n, K))
-        self.W = np.zeros((d, K))
+        self.WT = np.zeros((K, d))  # the kernel's layout; W is its transpose (a view)
         c0 = np.zeros(K) + (np.asarray(intercept, dtype=np.float64) if self.fit_b else 0.0)
         # the solver's parameters are the scores' ones: b_scores = sign · intercept
         self.center = self.sign * c0 if self.fit_b else np.zeros(K)
         self.b = self.center.copy()
         self.index = np.ascontiguousarray(np.flatnonzero(self.C > 0).astype(np.int64))
+        self.n_eff = int(self.index.shape[0])
+        # liblinear's shrinking state: per-sample class order (active first), active counts, y's position
+        self.aidx = np.ascontiguousarray(np.tile(np.arange(K, dtype=np.int64), (n, 1)))
+        self.act = np.full(n, K, dtype=np.int64)
+        self.yidx = self.y.copy()
+        self.st = np.array([self.n_eff, 1 if solver.shrinking else 0, 0, self.n_eff], dtype=np.int64)
         self.rng = _seed(solver.random_state)
+
+    def unshrink(self):
+        """Every sample and class active again (liblinear's restart from the whole set)."""
+        self.st[0] = self.n_eff
+        self.act[:] = self.K
+
+    @property
+    def W(self):
+        """The scores' weights ``(d, K)``: a view of the kernel's ``Wᵀ``."""
+        return self.WT.T
+
+    @W.setter
+    def W(self, value):
+        self.WT = np.ascontiguousarray(np.asarray(value, dtype=np.float64).T)
 
     # ------------------------------------------------------------ values
     def _scores(self, W, b):
@@ -331,7 +501,7 @@ class CrammerSingerRun:
         return (P - D) / scale, P, D, float(np.abs(S).sum()), (P_sub - D_sub) * lam / scale
 
     # ------------------------------------------------------------ subspace step
-    def polish(self, A, W, max_rounds=10):
+    def polish(self, A, W, max_rounds=10, budget=None):
         """Active-set Newton ascent on the dual entries strictly inside their bounds, from a feasible ``A``.
 
         With the entries at a bound fixed (``α_{ik} = 0``, ``k ≠ y_i``, or
@@ -350,7 +520,7 @@ class CrammerSingerRun:
         ub[rows, y] = C
         A = A.copy()
         W = W.copy()
-        budget = POLISH_EPOCHS * max(self.nnz, 1) * K
+        budget = max(POLISH_EPOCHS * max(self.nnz, 1) * K, budget or 0.0)
         b_opt = None
         rounds = 0
         size = 0
@@ -370,6 +540,7 @@ class CrammerSingerRun:
             size = N
             if N > self.max_polish or (N > POLISH_SMALL and N ** 3 / 3.0 > budget):
                 return None if rounds == 0 else (A, W, b_opt, rounds, size)
+            self.polish_ran = True
             M = np.zeros((N, N))
             XF = X[ei]
             XF = XF.toarray() if sp.issparse(XF) else np.asarray(XF)
@@ -434,14 +605,21 @@ class CrammerSingerRun:
             return None
         return A, W, b_opt, rounds, size
 
-    def _try_polish(self, gap, verbose):
+    def face(self):
+        """The entries strictly inside their bounds (packed bits): the current face of the dual."""
+        inside = self.A < 0.0
+        rows = np.arange(self.n)
+        inside[rows, self.y] = self.A[rows, self.y] < self.C
+        return np.packbits(inside)
+
+    def _try_polish(self, gap, verbose, budget=None):
         """Newton steps on the current face; kept if the certified gap is smaller."""
-        cand = self.polish(self.A, self.W)
+        cand = self.polish(self.A, self.W, max_rounds=POLISH_ROUNDS, budget=budget)
         if cand is None:
             return None
         A, W, b, rounds, size = cand
         saved = (self.A, self.W, self.b, self.center)
-        self.A, self.W = np.ascontiguousarray(A), np.ascontiguousarray(W)
+        self.A, self.W = np.ascontiguousarray(A), W
         if self.fit_b:
             bb = self.b if b is None else b
             self.b = np.ascontiguousarray(bb.copy())
@@ -463,36 +641,66 @@ class CrammerSingerRun:
         tol = float(solver.tol) if solver.tol is not None else 0.0
         verbose = int(solver.verbose or 0)
         kernel = _cs_epoch()
-        eps_in = 0.1
+        unit = self.margin if self.margin > 0 else 1.0
+        # liblinear's schedule: shrink with a loose threshold, restart from the whole set as it tightens
+        eps_in = 0.1 * unit
+        eps_shrink = max(10.0 * eps_in, unit)
+        start_all = True
         measured, polish_at, polish_wait = 0, 0, 1
-        n_eff = self.index.shape[0]
+        n_eff = self.n_eff
+        full = (self.nnz + self.n) * self.K  # the work of one epoch over everything
         gap, P = np.inf, np.nan
         converged = False
         history = []
-        epoch = 0
-        since = 0
+        epoch = passes = 0
+        work_total = 0.0
+        prev_face = tried = None
         t0 = time.perf_counter()
-        while epoch < max_iter and n_eff > 0:
+        sched = np.zeros(5)
+        while epoch < max_iter and n_eff > 0 and full > 0:
+            # max_iter counts passes' worth of work over the whole data: a pass over a shrunk active set
+            # counts for its share (liblinear's shrinking makes most passes a small fraction of one)
+            sched[:] = (eps_in, eps_shrink, 1.0 if start_all else 0.0, 1 << 40,
+                        min(CHECK_PASSES, max_iter - epoch) * full)
             viol = kernel(self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.y, self.C,
-                          self.QD, self.margin, self.mu, self.index, self.A, self.W, self.b, self.rng)
-            epoch += 1
-            since += 1
-            if viol > eps_in and since < CHECK_PASSES:
-                continue
-            since = 0
+                          self.QD, self.margin, self.mu, self.index, self.aidx, self.act, self.yidx, self.st,
+                          sched, self.A, self.WT, self.b, self.rng)
+            passes += int(sched[3])
+            work_total += float(self.st[2])
+            epoch = max(int(math.ceil(work_total / full - 1e-9)), 1)
+            eps_shrink, start_all, inner_done = float(sched[1]), bool(sched[2]), bool(sched[4])
             gap, P, D, excess, gap_sub = self.certificate()
             history.append(gap)
             if verbose:
                 print(f"[dual_cd/cs] epoch {epoch}: gap {gap:.3e} (subproblem {gap_sub:.3e}), P {P:.12g}, "
-                      f"viol {viol:.2e}, |Σα| {excess:.2e}, {time.perf_counter() - t0:.2f} s")
+                      f"viol {viol:.2e}, eps {eps_in:.1e}, active {int(self.st[0])}, |Σα| {excess:.2e}, "
+                      f"{time.perf_counter() - t0:.2f} s")
             _check_sign(self.problem, self.spec, gap, P, D)
             measured += 1
-            if self.max_polish and gap > POLISH_FLOOR and measured >= polish_at:
-                # cheap on small problems: the exact optimum of the current face (then verified)
-                cand = self._try_polish(gap, verbose)
+            face = self.face() if self.max_polish else None
+            # the face held since the last measurement: it is likely the optimum's
+            stable = False
+            if face is not None and prev_face is not None:
+                moved = int(np.unpackbits(face ^ prev_face).sum())
+                stable = moved <= FACE_MOVED * int(np.unpackbits(face).sum())
+                if verbose > 1:
+                    print(f"[dual_cd/cs]   face: {moved} entries changed")
+            prev_face = face
+            if stable and tried is not None and np.array_equal(face, tried):
+                stable = False  # already tried on this face
+            if self.max_polish and gap > POLISH_FLOOR and (stable or measured >= polish_at):
+                # cheap on small problems: the exact optimum of the current face (then verified);
+                # its factorisation (BLAS, several times the flop rate of the epochs) may cost up to twice
+                # the epochs' multiply-adds so far
+                self.polish_ran = False
+                cand = self._try_polish(gap, verbose, budget=2.0 * work_total)
+                if self.polish_ran:
+                    tried = face
                 if cand is not None:
                     gap, P, D = cand[:3]
                     history.append(gap)
+                    self.unshrink()
+                    start_all = True
                 if gap > tol:
                     # not the optimum's face yet: wait longer before the next attempt
                     polish_wait *= 2
@@ -502,20 +710,23 @@ class CrammerSingerRun:
             if gap <= tol:
                 converged = True
                 break
-            if self.fit_b and (viol <= eps_in or gap_sub < 0.1 * gap):
+            if self.fit_b and (inner_done or gap_sub < PROX_EVERY * gap):
                 # proximal step on b: the subproblem's b becomes the centre (b = c + μ S)
                 S = self.A.sum(axis=0)
                 self.center = self.b.copy()
                 self.b = self.center + self.mu * S
-            if viol <= eps_in:
+            if inner_done:
                 ref = gap_sub if self.fit_b else gap
                 eps_in *= min(0.5, max(0.01, 0.5 * tol / max(ref, 1e-300)))
+                eps_shrink = max(0.5 * eps_shrink, eps_in)
+                self.unshrink()
+                start_all = True
         if not converged:
             gap, P, D, _, _ = self.certificate()
             _check_sign(self.problem, self.spec, gap, P, D)
             converged = gap <= tol
         if verbose:
-            print(f"[dual_cd/cs] {epoch} epochs, gap {gap:.3e}, objective {P:.12g}, "
+            print(f"[dual_cd/cs] {passes} passes ({epoch} epochs' work), gap {gap:.3e}, objective {P:.12g}, "
                   f"{time.perf_counter() - t0:.2f} s")
         coef = self.sign * self.W
         intercept = self.sign * self.b if self.fit_b else np.zeros(self.K)
