@@ -742,25 +742,27 @@ def _step_kwargs(est, wb, gb, classes):
     return kw
 
 
-def _stream_step(work, raw, names, est, classes, copy_model=True):
+def _stream_step(work, raw, names, classes, copy_model=True):
     """One streamed ``partial_fit`` step on one block: ``(model, (objective · Σs, Σs))``.
 
     Runs where the block is (a dask worker) when called from
     :func:`_stream_epoch_on_workers`: the block never travels to the driver,
     only the model does (a copy, so that a task that dask re-runs starts
-    from its own input).
+    from its own input). A shallow copy is enough: ``partial_fit`` replaces
+    the fitted attributes (all at once at its end) and never changes one in
+    place, and the solver never modifies the state it continues from.
     """
     xb, yb, wb, gb = _block_arrays(raw, names)
     if np.shape(xb)[0] == 0:
         return work, (0.0, 0.0)
     if copy_model:
-        work = copy.deepcopy(work)
-    work.partial_fit(xb, yb, **_step_kwargs(est, wb, gb, classes))
+        work = copy.copy(work)
+    work.partial_fit(xb, yb, **_step_kwargs(work, wb, gb, classes))
     s = float(np.sum(wb)) if wb is not None else float(np.shape(xb)[0])
     return work, (float(work.objective_) * s, s)
 
 
-def _stream_epoch_on_workers(work, runner, order, names, est, classes):
+def _stream_epoch_on_workers(work, runner, order, names, classes):
     """One epoch as one dask graph: the chain ``model_k = partial_fit(model_{k-1}, block_k)``.
 
     Each step is a task on the worker that holds its block (as
@@ -776,7 +778,7 @@ def _stream_epoch_on_workers(work, runner, order, names, est, classes):
     step = delayed(_stream_step, pure=False, nout=2)
     model, scores = work, []
     for i in order:
-        model, score = step(model, runner.raw[i], names, est, classes)
+        model, score = step(model, runner.raw[i], names, classes)
         scores.append(score)
     return dask.compute(model, scores)
 
@@ -803,11 +805,11 @@ def _stream_fit(est, runner, plan, stats, X, fit_kwargs):
     for epoch in range(1, int(est.max_iter) + 1):
         order = rng.permutation(n_blocks) if shuffle else range(n_blocks)
         if isinstance(runner, _DaskRunner):
-            work, scores = _stream_epoch_on_workers(work, runner, order, names, est, classes)
+            work, scores = _stream_epoch_on_workers(work, runner, order, names, classes)
         else:
             scores = []
             for raw in runner.blocks:
-                work, s = _stream_step(work, raw, names, est, classes, copy_model=False)
+                work, s = _stream_step(work, raw, names, classes, copy_model=False)
                 scores.append(s)
         total = sum(t for t, _ in scores)
         S = sum(s for _, s in scores)

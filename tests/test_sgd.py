@@ -584,3 +584,84 @@ def test_saga_invalid_settings(saga_data):
         _solve(_problem(X, _labels(z, "real")), learning_rate="saga", average=True)
     with pytest.raises(ValueError, match="saga_step"):
         _solve(_problem(X, _labels(z, "real")), learning_rate="saga", saga_step=0.0)
+
+
+# ------------------------------------------------- continuing partial_fit (the light path, issue 12)
+@pytest.mark.parametrize("kind", ["binary", "ovr", "regression"])
+def test_continuing_partial_fit_equals_fit_and_full_checks(kind):
+    """k continuing partial_fit calls on the same rows = fit(max_iter=k) (the full path), bit for bit;
+    over blocks, numeric labels (light label check) = string labels (type_of_target / unique path)."""
+    from sklearn_losses import LossClassifier, LossRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((240, 5))
+    s = X @ rng.standard_normal(5)
+    sw = rng.uniform(0.5, 2.0, 240)
+    if kind == "regression":
+        y, classes, make = s, None, lambda **k: LossRegressor(loss="huber", solver="sgd", random_state=0, **k)
+    else:
+        y = (s > 0).astype(int) if kind == "binary" else np.digitize(s, [-0.5, 0.5])
+        classes = np.unique(y)
+        loss = "log_loss" if kind == "binary" else "hinge"
+        make = lambda **k: LossClassifier(loss=loss, solver="sgd", average=kind == "ovr",  # noqa: E731
+                                          class_weight="balanced", random_state=0, **k)
+    first = {} if classes is None else {"classes": classes}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = make(max_iter=5, tol=None).fit(X, y, sample_weight=sw)
+    est = make()
+    for i in range(5):
+        est.partial_fit(X, y, sample_weight=sw, **(first if i == 0 else {}))
+    np.testing.assert_array_equal(est.coef_, ref.coef_)
+    np.testing.assert_array_equal(est.intercept_, ref.intercept_)
+    assert est.n_iter_ == ref.n_iter_ == 5
+    if classes is None:
+        return
+    names = np.array(["a", "b", "c"])[: len(classes)]
+    a, b = make(), make()
+    for i in range(4):
+        rows = slice(60 * i, 60 * i + 60)
+        a.partial_fit(X[rows], y[rows], sample_weight=sw[rows], **(first if i == 0 else {}))
+        b.partial_fit(X[rows].tolist(), names[y[rows]], sample_weight=sw[rows],
+                      **({"classes": names} if i == 0 else {}))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    np.testing.assert_array_equal(names[a.predict(X)], b.predict(X))
+
+
+def test_continuing_partial_fit_keeps_every_check():
+    """The light path still refuses unseen labels, NaN, a wrong width and a parameter changed in between,
+    with the usual errors, leaving the estimator unchanged."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from sklearn_losses import LossClassifier, LossRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    clf = LossClassifier(loss="log_loss", solver="sgd", random_state=0).partial_fit(X, y, classes=[0, 1])
+    clf.partial_fit(X, y)
+    coef = clf.coef_.copy()
+    with pytest.raises(ValueError, match=r"labels \[2\] are not in classes \[0, 1\]"):
+        clf.partial_fit(X, np.where(np.arange(80) == 3, 2, y))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        clf.partial_fit(X, np.where(np.arange(80) == 3, 0.5, y))
+    with pytest.raises(ValueError, match="NaN"):
+        clf.partial_fit(np.where(np.arange(80)[:, None] == 5, np.nan, X), y)
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.partial_fit(X, y[:-1])
+    clf.set_params(alpha=-1.0)
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        clf.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.coef_, coef)
+    clf.set_params(alpha=1e-4, class_weight={0: 1.0, 1: 2.0}).partial_fit(X, y)
+    clf.class_weight[1] = -1.0  # changed in place: validated again
+    with pytest.raises(ValueError, match="class_weight"):
+        clf.partial_fit(X, y)
+    reg = LossRegressor(loss="squared_error", solver="sgd", random_state=0).partial_fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        reg.partial_fit(X, np.where(np.arange(80) == 2, np.nan, X[:, 0]))
+    with pytest.raises(ValueError, match="infinity|NaN"):
+        reg.partial_fit(np.where(np.arange(80)[:, None] == 5, np.inf, X), X[:, 0])

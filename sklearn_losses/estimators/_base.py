@@ -61,6 +61,65 @@ def _accepts_float32(solver):
     return bool(getattr(solver, "float32", False))
 
 
+_PARAM_NAMES = {}
+
+
+def _param_names(cls):
+    """``cls._get_param_names()`` (an ``inspect.signature`` call), once per class."""
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = _PARAM_NAMES[cls] = tuple(cls._get_param_names())
+    return names
+
+
+def _snapshot(value):
+    """What a parameter is compared with: the object itself, and a copy of a container's contents."""
+    return value, (copy.copy(value) if isinstance(value, (dict, list)) else None)
+
+
+def _same(value, snap):
+    obj, contents = snap
+    if value is not obj:
+        return False
+    if contents is None:
+        return True
+    try:
+        return bool(value == contents)
+    except Exception:  # contents that do not compare (arrays): validate again
+        return False
+
+
+class _PartialCache:
+    """What a continuing ``partial_fit`` reuses from the previous call.
+
+    Valid while every constructor parameter is the very object it was (and a
+    dict / list parameter has the same contents) and ``loss_`` is the same
+    object: the parameters were validated and the solver built from them.
+    """
+
+    __slots__ = ("params", "loss", "solver", "instance")
+
+    def __init__(self, est, loss, solver, instance):
+        d = est.__dict__
+        self.params = {k: _snapshot(d.get(k)) for k in _param_names(type(est))}
+        self.loss, self.solver, self.instance = loss, solver, instance
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def valid_for(self, est):
+        d = est.__dict__
+        if self.loss is not d.get("loss_"):
+            return False
+        params = self.params
+        names = _param_names(type(est))
+        return len(names) == len(params) and all(k in params and _same(d.get(k), params[k]) for k in names)
+
+
 def _solver_features(F, solver):
     """The design matrix the solver is handed: float32 kept where the solver declares it."""
     if F.dtype == np.float32 and not _accepts_float32(solver):
@@ -228,6 +287,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
 
     def _supports_partial_fit(self):
         """partial_fit exists when a stochastic solver can minimise the loss on one output."""
+        if self._partial_cache() is not None:  # a partial_fit ran with these very parameters
+            return True
         try:
             instance, cls, _ = self._solver_spec()
             loss, caps = self._resolve_loss()
@@ -281,6 +342,32 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         return 1
 
     # ------------------------------------------------------------ fitting
+    def _partial_cache(self):
+        """The previous ``partial_fit``'s :class:`_PartialCache` if it still applies, else None."""
+        cache = self.__dict__.get("_partial_cache_state")
+        return cache if cache is not None and cache.valid_for(self) else None
+
+    def _validate_continuing(self, X, y):
+        """``_validate_X_y(X, y, reset=False)`` for the common case, without scikit-learn's machinery.
+
+        Taken only when the result is certain to be the same: ``X`` a 2-D
+        float64 / float32 ndarray with ``n_features_in_`` columns, at least
+        one row, all finite, fitted without feature names; ``y`` a 1-D
+        numeric ndarray of the same length, finite. Anything else (and any
+        error) returns None: the full validation then runs and raises its
+        usual error.
+        """
+        if not (type(X) is np.ndarray and type(y) is np.ndarray and X.ndim == 2 and y.ndim == 1
+                and X.dtype in (np.float64, np.float32) and y.dtype.kind in "biuf"
+                and 0 < X.shape[0] == y.shape[0] and X.shape[1] == getattr(self, "n_features_in_", -1)
+                and not hasattr(self, "feature_names_in_")
+                and set(self._y_validation_kwargs) <= {"y_numeric", "multi_output"}):
+            return None
+        with np.errstate(all="ignore"):
+            if not np.isfinite(X.sum()) or (y.dtype.kind == "f" and not np.isfinite(y.sum())):
+                return None  # NaN / inf (or an overflowing sum): the full check decides
+        return np.ascontiguousarray(X), y
+
     def _validate_X_y(self, X, y, reset=True):
         try:
             X, y = _validate_data(
@@ -333,10 +420,15 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             raise
 
     def _fit_path(self, X, y, sample_weight, partial, **fit_kwargs):
-        self._check_params()
         continuing = partial and self._continues()
+        # a continuing partial_fit with the parameters of the previous one: they were validated and
+        # the solver built from them then (the data are validated on every call)
+        cache = self._partial_cache() if continuing else None
+        if cache is None:
+            self._check_params()
         X_in = X
-        X, y = self._validate_X_y(X, y, reset=not continuing)
+        fast = self._validate_continuing(X, y) if continuing else None
+        X, y = fast if fast is not None else self._validate_X_y(X, y, reset=not continuing)
         loss, caps = (self.loss_, capabilities(self.loss_)) if continuing else self._resolve_loss()
         sw = self._sample_weight(sample_weight, X)
         plan = self._plan(X_in, X, y, sw, loss, caps, partial=partial, continuing=continuing, **fit_kwargs)
@@ -348,8 +440,11 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             F = F.toarray()
         omap = plan.output_map(F) if plan.output_map is not None else None
         plan.output_map = omap
-        solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha,
-                                              sp.issparse(F), l1_ratio)
+        if cache is not None:
+            solver, instance = cache.solver, cache.instance
+        else:
+            solver, instance = self._build_solver(plan, penalty, F.shape[0], partial, F.shape[1], alpha,
+                                                  sp.issparse(F), l1_ratio)
         F = _solver_features(F, solver)
         name = instance.name
         states = self._solver_states if continuing else [None] * len(plan.targets)
@@ -385,7 +480,9 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         fitted.update(loss_=loss, model_=model, solver_=name,
                       objective_=float(sum(r.objective for r in results)) / plan.split_outputs,
                       n_iter_=self.n_iter_ + n_iter if continuing else n_iter,
-                      _solver_states=[r.state for r in results])
+                      _solver_states=[r.state for r in results],
+                      _partial_cache_state=_PartialCache(self, loss, solver, instance)
+                      if partial and isinstance(self.solver, str) else None)
         if isinstance(solver, Reweighting):
             fitted["n_rounds_"] = solver.n_rounds_
         for key, value in fitted.items():  # every attribute at once: a failed call changes nothing

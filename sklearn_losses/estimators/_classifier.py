@@ -201,20 +201,44 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         # (a native multinomial fit): then it starts an SGD (one-vs-rest) model afresh
         return hasattr(self, "coef_") and getattr(self, "_layout_", None) != "multi"
 
+    @staticmethod
+    def _label_index(y, classes):
+        """``searchsorted(classes, y)`` when every label is certainly one of ``classes``, else None.
+
+        The cheap check of a continuing ``partial_fit`` (no ``type_of_target``,
+        no ``unique``): numeric labels, integer-valued classes (so the labels
+        are too: ``check_classification_targets`` could not refuse them), and
+        ``classes[index] == y`` everywhere. None (an unseen label, NaN,
+        strings, ...) leaves the decision, and the error, to the full checks.
+        """
+        if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biuf"
+                and classes.dtype.kind in "biuf" and len(classes) >= 2):
+            return None
+        if classes.dtype.kind == "f" and not np.all(classes == np.round(classes)):
+            return None
+        idx = np.searchsorted(classes, y)
+        np.minimum(idx, len(classes) - 1, out=idx)
+        return idx if np.array_equal(classes[idx], y) else None
+
     def _plan(self, X_in, X, y, sample_weight, loss, caps, partial=False, continuing=False, classes=None):
-        check_classification_targets(y)
-        if partial:
-            classes = self.classes_ if hasattr(self, "classes_") else np.unique(np.asarray(classes))
-            unseen = np.setdiff1d(np.unique(y), classes)
-            if unseen.size:
-                raise ValueError(f"labels {unseen[:5].tolist()} are not in classes {classes.tolist()}")
-        else:  # the labels, or all the classes (blocks: the classes of every block)
-            classes = np.unique(y) if classes is None else np.asarray(classes)
+        y_idx = self._label_index(y, self.classes_) if continuing else None
+        if y_idx is not None:  # a continuing partial_fit whose labels are all in classes_
+            classes = self.classes_
+        else:
+            check_classification_targets(y)
+            if partial:
+                classes = self.classes_ if hasattr(self, "classes_") else np.unique(np.asarray(classes))
+                unseen = np.setdiff1d(np.unique(y), classes)
+                if unseen.size:
+                    raise ValueError(f"labels {unseen[:5].tolist()} are not in classes {classes.tolist()}")
+            else:  # the labels, or all the classes (blocks: the classes of every block)
+                classes = np.unique(y) if classes is None else np.asarray(classes)
         K = len(classes)
         if K < 2:
             raise ValueError(
                 f"LossClassifier needs samples of at least 2 classes; got 1 class ({classes[0]!r}).")
-        y_idx = np.searchsorted(classes, y)
+        if y_idx is None:
+            y_idx = np.searchsorted(classes, y)
         sample_weight = self._apply_class_weight(sample_weight, y_idx, classes)
         energy_model = self._energy_model(caps)
         if continuing:
