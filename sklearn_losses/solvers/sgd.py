@@ -766,6 +766,15 @@ def _saga_epoch(index_dtype):
 
 
 # ---------------------------------------------------------------- the driver
+def _copy_rng(rng):
+    """An independent copy of a numpy random source (``deepcopy`` of a RandomState costs ~0.3 ms)."""
+    if isinstance(rng, np.random.RandomState):
+        out = np.random.RandomState()
+        out.set_state(rng.get_state(legacy=False))
+        return out
+    return copy.deepcopy(rng)
+
+
 @dataclass
 class SGDState:
     """What :class:`SGDSolver` needs to continue training (``partial_fit``).
@@ -1157,12 +1166,13 @@ class _EpochRunner:
         if isinstance(state, SGDState):
             if state.coef.shape != (d,):
                 raise ValueError(f"the SGD state has {state.coef.shape[0]} features, the data has {d}")
-            memory = state.saga_memory
-            state.saga_memory = None
+            memory, rng = state.saga_memory, state.rng
+            state.saga_memory = state.rng = None
             try:
                 st = copy.deepcopy(state)
             finally:
-                state.saga_memory = memory
+                state.saga_memory, state.rng = memory, rng
+            st.rng = _copy_rng(rng)
             # copy on write: the block's array is replaced, never changed (see _saga_init)
             st.saga_memory = None if memory is None else dict(memory)
         else:
