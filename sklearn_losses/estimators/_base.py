@@ -488,13 +488,15 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
         for key, value in fitted.items():  # every attribute at once: a failed call changes nothing
             setattr(self, key, value)
         if not partial:
-            self._warn_if_short(results, instance)
+            self._warn_if_short(results, instance, self.solver_)
         return self
 
     @staticmethod
-    def _warn_if_short(results, solver):
+    def _warn_if_short(results, solver, used=None):
         """A ConvergenceWarning when a solver stopped early or its certificate is above its ``tol``."""
         tol, name = solver.tol, solver.name
+        if used is not None and used != name:  # a fallback finished the fit
+            name = f"{name} (finished by {used})"
         short = [r for r in results if tol is not None and np.isfinite(r.certificate)
                  and r.certificate > tol]
         if not all(r.converged for r in results):
@@ -508,7 +510,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             warnings.warn(
                 f"solver {name!r} stopped with optimality {worst.certificate:.3g} "
                 f"({worst.certificate_kind}) above tol={tol:g}: the fit is not at the optimum. "
-                "Increase max_iter, lower the solver's own tolerance, or use solver='auto'.",
+                "Increase max_iter, lower the solver's own tolerance, scale the features, or try "
+                "another solver.",
                 ConvergenceWarning, stacklevel=4,
             )
 

@@ -151,6 +151,24 @@ class Reweighting(Solver):
                             certificate_kind="none" if res is None else res.certificate_kind)
 
 
+def _gap_from_dual(first, second):
+    """Certify ``second`` by the dual objective ``first`` reached (weak duality: ``D ≤ P* ≤ P``).
+
+    A duality-gap certificate of the primary solver, ``(P₁ − D₁)/|P₁|``, gives
+    the dual value ``D₁``; the secondary point's relative gap to it, ``(P₂ −
+    D₁)/|P₂|``, bounds its distance to the optimum. It replaces a secondary
+    certificate that does not measure optimality (the subgradient method's
+    objective decrease), or a larger gap.
+    """
+    if first.certificate_kind != "duality_gap" or not np.isfinite(first.certificate):
+        return
+    tiny = np.finfo(float).tiny
+    dual = first.objective - first.certificate * max(abs(first.objective), tiny)
+    gap = max(second.objective - dual, 0.0) / max(abs(second.objective), tiny)
+    if second.certificate_kind != "duality_gap" or not (second.certificate <= gap):
+        second.certificate, second.certificate_kind = gap, "duality_gap"
+
+
 class Fallback(Solver):
     """Run ``primary``; if it does not converge, continue with ``secondary`` from its point.
 
@@ -158,8 +176,10 @@ class Fallback(Solver):
     data (dual coordinate ascent on a badly conditioned dual): the fit is then
     as fast as the primary solver where it converges, and never less exact
     than the secondary one. The result is the better of the two (lower
-    objective), with its own certificate; ``used_`` names the solver whose
-    result was kept.
+    objective); ``used_`` names the solver whose result was kept. A kept
+    secondary result is certified by the primary's dual value where the
+    primary measured a duality gap (weak duality), so the reported
+    certificate bounds the distance to the optimum.
 
     Parameters
     ----------
@@ -190,5 +210,6 @@ class Fallback(Solver):
         if second.objective <= first.objective:
             self.used_ = self.secondary.name
             second.n_iter += first.n_iter
+            _gap_from_dual(first, second)
             return second
         return first
