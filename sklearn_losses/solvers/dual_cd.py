@@ -54,7 +54,13 @@ more free samples than ``d + 1``, a move along the null space of
 (HiGHS), then Newton steps (dual form, size ``|F|``, or through the Woodbury
 identity, size ``d``, when ``κ > 0``) cut where a sample leaves its piece.
 Every step increases the dual; on the right free set the optimum is reached
-to rounding, after which coordinate ascent only confirms it.
+to rounding, after which coordinate ascent only confirms it. The steps are
+taken when the epochs since the last ones cost ``POLISH_EVERY`` times their
+estimate (or at once when tiny, :data:`POLISH_FREE`); each attempt that fails
+or does not end at the optimum of its free set doubles that factor, so on a
+free set that keeps changing (kernel features, ``n ≫ d``: a dense linear
+program per measurement cost 20-80× liblinear's time) coordinate ascent
+does the work.
 
 **Certificate.** The returned point is certified by the relative duality
 gap of the real problem, ``(P(w, b) − D(a'))/|P(w, b)|``, where ``a'`` is
@@ -67,7 +73,9 @@ gap below ``−1e-9`` raises ``ValueError``. The solver stops when the gap is
 at most ``tol``; liblinear's criterion (``PGmax − PGmin ≤ ε``), or ten
 passes' worth of shrunk epochs, only decide when to measure it (``ε``
 shrinks after each measurement that fails, in proportion to the gap's
-distance to ``tol``).
+distance to ``tol``). A run whose best gap has not halved over the last
+``max(STALL_PASSES, STALL_FRACTION · max_iter)`` passes' worth of epochs
+stops, not converged (``solver="auto"``'s fallback then takes over early).
 
 References
 ----------
@@ -114,6 +122,12 @@ _ENTROPY_MAX_NEWTON = 100
 _ENTROPY_DAMP = 0.1
 #: measure the gap at the latest after this many passes' worth of epochs
 CHECK_PASSES = 10
+#: stop (not converged) when the best gap has not halved over this many passes' worth of epochs,
+#: or over this fraction of max_iter's if more (a slow but steady run is let finish when the
+#: caller grants many epochs: e.g. squared hinge with intercept at alpha=1e-5 halves its gap
+#: about every 1000 epochs)
+STALL_PASSES = 100
+STALL_FRACTION = 0.1
 #: a relative duality gap below minus this is not rounding: the declaration is inconsistent
 NEGATIVE_GAP = 1e-9
 #: rows ahead whose memory is prefetched
@@ -122,10 +136,24 @@ PREFETCH_DISTANCE = 4
 POLISH_PASSES = 4
 #: ... attempted after epochs worth this many times its estimated cost
 POLISH_EVERY = 2.0
-#: work of the null-space linear program per free sample and squared feature count
-LP_COST = 10.0
-#: the null-space linear program is solved for at most this many times d + 1 free samples
-LP_MAX_FACTOR = 20
+#: ... and this many times more after each attempt that does not end at the optimum of its free set
+POLISH_BACKOFF = 2.0
+#: subspace steps estimated to cost at most this much (multiply-adds: milliseconds) need no prior work
+POLISH_FREE = 3e7
+#: work of the null-space linear program per free sample and squared feature count (HiGHS, dense
+#: constraints: measured about 50 kernel multiply-adds' time per m (d + 1)² at m = 1000, d = 250)
+LP_COST = 50.0
+#: the null-space linear program is solved for at most this many times d + 1 free samples (or tiny)
+LP_MAX_FACTOR = 4
+#: simplex iterations of that linear program per variable and constraint (HiGHS can cycle for minutes
+#: on the degenerate programs of n ≫ d: the step is then skipped)
+LP_MAX_ITER = 2
+#: a variable of the linear program's solution this close to an end of its piece (relative to the
+#: piece's length) is at that end: HiGHS's vertices are exact to its feasibility tolerance only (1e-7)
+LP_SNAP = 1e-7
+#: ... and for at most this many times the non-zeros of X entries of its constraint matrix
+#: (2: an intercept's constant row on a dense X with every sample free still fits)
+LP_MAX_SIZE = 2
 
 
 def _signature(index_type):
@@ -741,8 +769,8 @@ class _Run:
             m0 = m if m0 is None else m0
             if m == 0:
                 break
-            # a system is worth solving when it costs no more than a few passes over the data
-            budget = POLISH_PASSES * self.nnz
+            # a system is worth solving when it costs no more than a few passes over the data (or is tiny)
+            budget = max(POLISH_PASSES * self.nnz, POLISH_FREE)
             dual_ok = m <= self.max_polish and m ** 3 / 3.0 + m * m * max(d, 1) <= budget
             primal_ok = (kappa > 0 and d <= self.max_polish and not self.is_sparse
                          and d ** 3 / 3.0 + m * d * d <= budget)
@@ -832,13 +860,25 @@ class _Run:
             return np.inf
         cost = 0.0
         if kappa == 0.0 and m > d + self.fit_b:
-            if m > LP_MAX_FACTOR * (d + 1) or m * (d + 1) > self.nnz:
+            if not self._lp_ok(m):
                 return np.inf
             cost += LP_COST * m * (d + 1) ** 2
             m = d + 1
         dual = m ** 3 / 3.0 + m * m * max(d, 1) if m <= self.max_polish else np.inf
         primal = d ** 3 / 3.0 + m * d * d if (kappa > 0 and d <= self.max_polish and not self.is_sparse) else np.inf
         return cost + min(dual, primal)
+
+    def _lp_ok(self, m):
+        """Whether the null-space linear program on ``m`` free samples is small enough.
+
+        HiGHS on the dense ``(d + 1) × m`` constraints is far slower than its
+        operation count once ``m`` is several times ``d + 1`` (measured: seconds
+        to minutes at m = 2000-5000, d = 250), unless the whole program is tiny.
+        """
+        d = self.d
+        if m * (d + 1) > LP_MAX_SIZE * self.nnz:
+            return False
+        return m <= LP_MAX_FACTOR * (d + 1) or LP_COST * m * (d + 1) ** 2 <= POLISH_FREE
 
     def _free(self, a):
         """Indices of the samples strictly inside their pieces."""
@@ -860,7 +900,7 @@ class _Run:
 
         F = self._free(a)
         m, d, fb = F.shape[0], self.d, self.fit_b
-        if m <= d + fb or m > LP_MAX_FACTOR * (d + 1) or m * (d + 1) > self.nnz:
+        if m <= d + fb or not self._lp_ok(m):
             return None
         eps = float(self.spec.epsilon)
         XF = self.X[F]
@@ -880,7 +920,7 @@ class _Run:
             A = sp.vstack([A, np.ones((1, m))]) if sp.issparse(A) else np.vstack([A, np.ones((1, m))])
         try:
             res = linprog(-g, A_eq=A, b_eq=np.zeros(A.shape[0]), bounds=np.column_stack([lo_u, hi_u]),
-                          method="highs-ds")
+                          method="highs-ds", options={"maxiter": LP_MAX_ITER * (m + A.shape[0])})
         except ValueError:
             return None
         if res.status != 0 or res.x is None or not float(g @ res.x) > 0:
@@ -888,8 +928,8 @@ class _Run:
         delta = res.x
         new = aF + sF * delta / CF
         span = np.maximum(upper - lower, 1e-300)
-        new = np.where(np.abs(new - upper) <= 1e-9 * span, upper, new)
-        new = np.where(np.abs(new - lower) <= 1e-9 * span, lower, new)
+        new = np.where(np.abs(new - upper) <= LP_SNAP * span, upper, new)
+        new = np.where(np.abs(new - lower) <= LP_SNAP * span, lower, new)
         new = np.clip(new, lower, upper)
         du = sF * CF * (new - aF)
         a[F] = new
@@ -965,15 +1005,22 @@ class _Run:
         # this many passes' worth of (shrunk) epochs
         check_work = CHECK_PASSES * n_eff
         polishing = bool(self.max_polish) and not self.entropy
+        polish_every = POLISH_EVERY
         gap = np.inf
         converged = False
+        stalled = False
         epoch = 0
         work = 0
+        # (rows visited so far, best gap so far) at each measurement: the stall rule's memory
+        total_work = 0
+        marks = []
+        stall_work = max(STALL_PASSES, STALL_FRACTION * max_iter) * n_eff
         work_polish = 0
         t0 = time.perf_counter()
         history = []
         while epoch < max_iter and n_eff > 0:
             work += int(ist[_IST_ACTIVE])
+            total_work += int(ist[_IST_ACTIVE])
             work_polish += int(ist[_IST_ACTIVE]) * self.row_cost
             self._run_kernel(kernel)
             epoch += 1
@@ -984,11 +1031,13 @@ class _Run:
             if pg_ok and ist[_IST_ACTIVE] < n_eff:
                 self._unshrink()
                 continue
-            if polishing and not pg_ok and work_polish >= POLISH_EVERY * self._polish_cost(int(ist[_IST_FREE])):
+            if polishing and not pg_ok and (work_polish + POLISH_FREE
+                                            >= polish_every * self._polish_cost(int(ist[_IST_FREE]))):
                 # between measurements: active-set Newton steps alone (no full pass)
                 work_polish = 0
                 start = self.restore()
                 cand = self.polish(*start, float(sc[_SC_B]) if self.fit_b else 0.0) if start else None
+                polish_every = POLISH_EVERY if cand is not None and cand[5] else POLISH_BACKOFF * polish_every
                 if cand is not None:
                     self.accept(*cand[:3])
                     if verbose > 1:
@@ -1015,11 +1064,27 @@ class _Run:
             if gap <= tol:
                 converged = True
                 break
+            best = min(gap, marks[-1][1]) if marks else gap
+            marks.append((total_work, best))
+            back = [g for wk, g in marks if wk <= total_work - stall_work]
+            if back and best > 0.5 * back[-1]:
+                # the gap has not halved over the last STALL_PASSES passes' worth of work: stop
+                # (not converged), so that a caller's fallback takes over early
+                stalled = True
+                if verbose:
+                    print(f"[dual_cd] stalled: best gap {best:.3e}, {back[-1]:.3e} "
+                          f"{stall_work // max(n_eff, 1)} passes ago")
+                break
             cand = None
-            if polishing:
+            if polishing and (work_polish + POLISH_FREE
+                              >= polish_every * self._polish_cost(len(self._free(self.feasible[0])))):
                 work_polish = 0
                 a_f, w_f = self.feasible
                 cand = self.polish(a_f, w_f, float(sc[_SC_B]) if self.fit_b else 0.0)
+                # steps that fail or end off the optimum of their free set (it is still changing)
+                # are tried less and less often: each costs a factorisation or a linear program,
+                # and coordinate ascent may do better with the same work
+                polish_every = POLISH_EVERY if cand is not None and cand[5] else POLISH_BACKOFF * polish_every
             if cand is not None:
                 # from a feasible point, every round increases the dual: no need to measure
                 a_c, w_c, b_c, t_c, m_c, opt_c = cand
@@ -1042,7 +1107,7 @@ class _Run:
             else:
                 sc[_SC_PGMAX_OLD] = pgmax if pgmax > 0 else np.inf
                 sc[_SC_PGMIN_OLD] = pgmin if pgmin < 0 else -np.inf
-        if not converged:
+        if not converged and not stalled:
             gap, P, D, excess, gap_sub = self.certificate()
             self._check_sign(gap, P, D)
             converged = gap <= tol

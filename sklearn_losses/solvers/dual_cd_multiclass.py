@@ -109,6 +109,12 @@ POLISH_ROUNDS = 10
 FACE_MOVED = 0.0
 #: ... and the gap is above this (rounding level)
 POLISH_FLOOR = 1e-13
+#: pairs: the run stops (not converged) when the best gap has not shrunk by ``STALL_FACTOR`` over
+#: the last ``STALL_PASSES`` passes' worth of work (so that a Fallback takes over early)
+STALL_PASSES = 100
+STALL_FACTOR = 0.5
+#: ... and never over fewer pair visits than this (small problems: passes are microseconds, let them run)
+STALL_MIN_WORK = 2_000_000
 
 
 def _seed(random_state):
@@ -996,6 +1002,20 @@ class PairRun:
         scale = max(abs(P), np.finfo(float).tiny)
         return (P - D) / scale, P, D
 
+    def _stalled(self, marks, total):
+        """True when the best gap now is above ``STALL_FACTOR`` times the best one ``STALL_PASSES``
+        passes' worth of work ago (at least ``STALL_MIN_WORK`` pair visits) (the dual ascent is too slow to reach ``tol``: ill-conditioned pair
+        differences with large ``C_p``)."""
+        back = total - max(STALL_PASSES * self.m, STALL_MIN_WORK)
+        if back <= 0:
+            return False
+        then = None
+        for work_at, best_at in marks:
+            if work_at > back:
+                break
+            then = best_at
+        return then is not None and marks[-1][1] > STALL_FACTOR * then
+
     def loop(self):
         solver = self.solver
         max_iter = int(solver.max_iter)
@@ -1010,9 +1030,14 @@ class PairRun:
         history = []
         epoch = 0
         work = 0
+        total = 0               # pairs visited so far
+        marks = []              # (total work, best gap so far) at each measurement
+        best = np.inf
+        stalled = False
         t0 = time.perf_counter()
         while epoch < max_iter and m > 0:
             work += int(ist[0])
+            total += int(ist[0])
             self.kernel(self.is_sparse, self.Xd, self.data, self.indices, self.indptr, self.pi, self.pj,
                         self.C, self.QD, self.hp, self.a, self.w, sc, self.index, ist, self.rng)
             epoch += 1
@@ -1036,6 +1061,11 @@ class PairRun:
             if gap <= tol:
                 converged = True
                 break
+            best = min(best, gap)
+            marks.append((total, best))
+            if self._stalled(marks, total):
+                stalled = True
+                break
             if pg_ok:
                 eps_in *= min(0.5, max(0.01, 0.5 * tol / max(gap, 1e-300)))
                 ist[0] = m
@@ -1048,6 +1078,9 @@ class PairRun:
             _check_sign(self.problem, self.spec, gap, P, D)
             converged = gap <= tol
         if verbose:
+            if stalled:
+                print(f"[dual_cd/pairs] stalled: the gap did not shrink by {STALL_FACTOR:g} over the last "
+                      f"{STALL_PASSES} passes' worth of work")
             print(f"[dual_cd/pairs] {epoch} epochs, {m} pairs, gap {gap:.3e}, objective {P:.12g}, "
                   f"{time.perf_counter() - t0:.2f} s")
         return SolverResult(coef=self._w_of(self.a), intercept=0.0, n_iter=max(epoch, 1),
