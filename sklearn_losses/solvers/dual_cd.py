@@ -184,6 +184,67 @@ def _signature(index_type):
     )
 
 
+@njit_cached(nogil=True)
+def _quadratic_coordinate(ai, G, H, kappa, eps, l, h, shrink, pgmax_old, pgmin_old):  # pragma: no cover
+    """One coordinate of ``min_a ½ H a² − G a + ψ(a)``, ``ψ(a) = ε|a| + κa²/2`` on ``[l, h]``.
+
+    Shared by the per-sample and the pairwise dual kernels (liblinear's step with its
+    shrinking test). Returns ``(drop, pg, a_new)``: ``drop`` — shrink the coordinate out of
+    the active set; ``pg`` — the projected gradient (0: optimal in this coordinate);
+    ``a_new`` — the minimiser (``ai`` when ``pg == 0``).
+    """
+    g = G + kappa * ai
+    if ai > 0.0:
+        gp = g + eps
+        gm = gp
+    elif ai < 0.0:
+        gp = g - eps
+        gm = gp
+    else:
+        gp = g + eps
+        gm = g - eps
+    pg = 0.0
+    if ai <= l:
+        if shrink and gp > pgmax_old:
+            return True, 0.0, ai
+        if gp < 0.0:
+            pg = gp
+    elif ai >= h:
+        if shrink and gm < pgmin_old:
+            return True, 0.0, ai
+        if gm > 0.0:
+            pg = gm
+    elif ai == 0.0 and eps > 0.0:
+        if shrink and gp > pgmax_old and gm < pgmin_old:
+            return True, 0.0, ai
+        if gm > 0.0:
+            pg = gm
+        elif gp < 0.0:
+            pg = gp
+    else:
+        pg = gp
+    if pg == 0.0:
+        return False, 0.0, ai
+    v = H * ai - G
+    if eps > 0.0:
+        if v > eps:
+            v -= eps
+        elif v < -eps:
+            v += eps
+        else:
+            v = 0.0
+    den = H + kappa
+    if den > 0.0:
+        an = v / den
+    else:  # a linear 1-D problem (x_i = 0 without intercept): a bound
+        an = h if v > 0.0 else (l if v < 0.0 else 0.0)
+    if an < l:
+        an = l
+    elif an > h:
+        an = h
+    return False, pg, an
+
+
 def _epoch_impl(is_sparse, X, data, indices, indptr, sgn, off, lo, hi, C, QD, hp, a, ac, w, sc, index,
                 ist, rng):
     """One pass of dual coordinate ascent over the active samples (shuffled), with shrinking."""
@@ -280,67 +341,17 @@ def _epoch_impl(is_sparse, X, data, indices, indptr, sgn, off, lo, hi, C, QD, hp
             # ---- psi(a) = eps |a| + kappa a² / 2 on [l, h]: soft-threshold and clip
             l = lo[i]
             h = hi[i]
-            g = G + kappa * ai
-            if ai > 0.0:
-                gp = g + eps
-                gm = gp
-            elif ai < 0.0:
-                gp = g - eps
-                gm = gp
-            else:
-                gp = g + eps
-                gm = g - eps
-            pg = 0.0
-            if ai <= l:
-                if shrink and gp > pgmax_old:
-                    active -= 1
-                    index[s] = index[active]
-                    index[active] = i
-                    continue
-                if gp < 0.0:
-                    pg = gp
-            elif ai >= h:
-                if shrink and gm < pgmin_old:
-                    active -= 1
-                    index[s] = index[active]
-                    index[active] = i
-                    continue
-                if gm > 0.0:
-                    pg = gm
-            elif ai == 0.0 and eps > 0.0:
-                if shrink and gp > pgmax_old and gm < pgmin_old:
-                    active -= 1
-                    index[s] = index[active]
-                    index[active] = i
-                    continue
-                if gm > 0.0:
-                    pg = gm
-                elif gp < 0.0:
-                    pg = gp
-            else:
-                pg = gp
+            drop, pg, an = _quadratic_coordinate(ai, G, H, kappa, eps, l, h, shrink, pgmax_old, pgmin_old)
+            if drop:
+                active -= 1
+                index[s] = index[active]
+                index[active] = i
+                continue
             if pg > pgmax_new:
                 pgmax_new = pg
             if pg < pgmin_new:
                 pgmin_new = pg
             if pg != 0.0:
-                v = H * ai - G
-                if eps > 0.0:
-                    if v > eps:
-                        v -= eps
-                    elif v < -eps:
-                        v += eps
-                    else:
-                        v = 0.0
-                den = H + kappa
-                if den > 0.0:
-                    an = v / den
-                else:  # a linear 1-D problem (x_i = 0 without intercept): a bound
-                    an = h if v > 0.0 else (l if v < 0.0 else 0.0)
-                if an < l:
-                    an = l
-                elif an > h:
-                    an = h
                 delta = an - ai
                 a[i] = an
                 ai = an

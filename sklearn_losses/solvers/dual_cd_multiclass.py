@@ -65,6 +65,7 @@ import scipy.sparse as sp
 from numba import types
 
 from .._numba import njit_cached
+from .dual_cd import _quadratic_coordinate
 from ._base import SolverResult
 
 
@@ -815,67 +816,17 @@ def _pair_epoch_impl(is_sparse, X, data, indices, indptr, pi, pj, C, QD, hp, a, 
         G = f - off
         ai = a[p]
         H = QD[p] * ci
-        g = G + kappa * ai
-        if ai > 0.0:
-            gp = g + eps
-            gm = gp
-        elif ai < 0.0:
-            gp = g - eps
-            gm = gp
-        else:
-            gp = g + eps
-            gm = g - eps
-        pg = 0.0
-        if ai <= l:
-            if shrink and gp > pgmax_old:
-                active -= 1
-                index[s] = index[active]
-                index[active] = p
-                continue
-            if gp < 0.0:
-                pg = gp
-        elif ai >= h:
-            if shrink and gm < pgmin_old:
-                active -= 1
-                index[s] = index[active]
-                index[active] = p
-                continue
-            if gm > 0.0:
-                pg = gm
-        elif ai == 0.0 and eps > 0.0:
-            if shrink and gp > pgmax_old and gm < pgmin_old:
-                active -= 1
-                index[s] = index[active]
-                index[active] = p
-                continue
-            if gm > 0.0:
-                pg = gm
-            elif gp < 0.0:
-                pg = gp
-        else:
-            pg = gp
+        drop, pg, an = _quadratic_coordinate(ai, G, H, kappa, eps, l, h, shrink, pgmax_old, pgmin_old)
+        if drop:
+            active -= 1
+            index[s] = index[active]
+            index[active] = p
+            continue
         if pg > pgmax_new:
             pgmax_new = pg
         if pg < pgmin_new:
             pgmin_new = pg
         if pg != 0.0:
-            v = H * ai - G
-            if eps > 0.0:
-                if v > eps:
-                    v -= eps
-                elif v < -eps:
-                    v += eps
-                else:
-                    v = 0.0
-            den = H + kappa
-            if den > 0.0:
-                an = v / den
-            else:
-                an = h if v > 0.0 else (l if v < 0.0 else 0.0)
-            if an < l:
-                an = l
-            elif an > h:
-                an = h
             delta = an - ai
             if delta != 0.0:
                 a[p] = an
