@@ -50,15 +50,12 @@ def _named(exc, what):
 
 
 def _accepts_float32(solver):
-    """Whether ``solver`` (and every wrapper around it) computes on float32 ``X`` as given.
+    """Whether ``solver`` computes on float32 ``X`` as given.
 
-    A solver declares it with the class attribute ``float32 = True`` (see
-    :class:`~sklearn_losses.solvers.Solver`); the dtype-agnostic wrappers
-    (active-set polish, random restarts) pass the question to the solver they wrap.
+    A solver declares it with ``float32`` (see :class:`~sklearn_losses.solvers.Solver`);
+    the wrappers answer for the solvers they wrap.
     """
-    while isinstance(solver, (ActiveSetPolish, MultiStart)):
-        solver = solver.solver
-    return bool(getattr(solver, "float32", False))
+    return bool(solver.float32)
 
 
 _PARAM_NAMES = {}

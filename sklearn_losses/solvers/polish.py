@@ -114,6 +114,11 @@ class ActiveSetPolish(Solver):
         return self.solver.stochastic
 
     @property
+    def float32(self):
+        """As the wrapped solver (the polish itself accumulates in float64)."""
+        return self.solver.float32
+
+    @property
     def tol(self):
         return self.solver.tol
 

@@ -43,6 +43,11 @@ class MultiStart(Solver):
     def stochastic(self):
         return self.solver.stochastic
 
+    @property
+    def float32(self):
+        """float32 ``X`` as given where the wrapped solver takes it (restarts are dtype-agnostic)."""
+        return self.solver.float32
+
     def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
         return self.solver.unmet(caps, penalty, n_outputs, output_map)
 
@@ -197,6 +202,11 @@ class Fallback(Solver):
     @property
     def stochastic(self):
         return False
+
+    @property
+    def float32(self):
+        """float32 ``X`` as given only if both solvers take it."""
+        return self.primary.float32 and self.secondary.float32
 
     def unmet(self, caps, penalty=None, n_outputs=1, output_map=None):
         return self.primary.unmet(caps, penalty, n_outputs, output_map)
