@@ -54,6 +54,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ..losses._piecewise import PiecewiseLinear
+from .linprog import _description
 from ._base import (ONE_OUTPUT, Solver, SolverResult, objective, penalty_in, provides,
                     raw_output, structure_in)
 
@@ -145,8 +146,7 @@ class ActiveSetPolish(Solver):
 
     # ------------------------------------------------------------------ the linear system
     def _polish(self, problem, res, lam):
-        lp = problem.caps.linear_program
-        pl = lp() if callable(lp) else lp
+        pl = _description(problem)
         if not isinstance(pl, PiecewiseLinear):
             return None
         X = problem.X
