@@ -1,10 +1,11 @@
 """float32 input (issue 12 item 5).
 
 Validation keeps float32 ``X`` as float32 (no copy).  A solver that declares
-``float32 = True`` (today: ``lbfgs``, which touches ``X`` only through
-:func:`~sklearn_losses.solvers.objective`: float32 products, float64 results)
-is handed that array itself; the other solvers, whose compiled kernels are
-float64-only, get one float64 copy made at the solver boundary.  Either way
+``float32 = True`` is handed that array itself: ``lbfgs`` (it touches ``X``
+only through :func:`~sklearn_losses.solvers.objective`: float32 products,
+float64 results) and ``sgd`` (its kernels, compiled for float32 and float64
+X, widen each value to float64); the other solvers, whose compiled kernels
+are float64-only, get one float64 copy made at the solver boundary.  Either way
 ``coef_`` / ``intercept_`` and predictions are float64, and the fit reaches
 the float64 fit's objective to float32 accuracy.
 """
@@ -96,6 +97,51 @@ def test_lbfgs_float32_fit_makes_no_float64_copy_of_X():
     X32 = rng.standard_normal((20_000, 50)).astype(np.float32)
     y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(20_000).astype(np.float32)
     est = LossRegressor(loss="huber", solver="lbfgs", max_iter=50)
+    est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
+    tracemalloc.start()
+    try:
+        est.fit(X32, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    copy64 = X32.size * 8
+    assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("learning_rate", ["invscaling", "saga"])
+def test_sgd_computes_on_float32_as_given(monkeypatch, sparse, learning_rate):
+    """SGD's kernels read float32 values as they are: the fit is the float64 fit of the same numbers."""
+    import scipy.sparse as sp
+
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    if sparse:
+        X32 = sp.csr_matrix(X32)
+    X32r = X32.astype(np.float64)
+    seen = _record_problems(monkeypatch, "sgd")
+    kw = dict(loss="huber", solver="sgd", learning_rate=learning_rate, max_iter=5, tol=None, random_state=0)
+    e32 = LossRegressor(**kw).fit(X32, y)
+    e64 = LossRegressor(**kw).fit(X32r, y)
+    assert seen[0].X.dtype == np.float32 and seen[1].X.dtype == np.float64
+    if not sparse:
+        assert np.shares_memory(seen[0].X, X32)
+    # each float32 value widens exactly to float64 and the arithmetic is float64: the same fit, up
+    # to the grouping of SAGA's vectorised sums (float32 lanes are twice as wide; fast-math reassoc)
+    rtol = 1e-8 if learning_rate == "saga" else 1e-12
+    np.testing.assert_allclose(e32.coef_, e64.coef_, rtol=rtol, atol=rtol)
+    assert e32.intercept_ == pytest.approx(e64.intercept_, rel=rtol, abs=rtol)
+    # partial_fit continues on float32 blocks the same way
+    p32 = LossRegressor(**kw).partial_fit(X32[:200], y[:200]).partial_fit(X32[200:], y[200:])
+    p64 = LossRegressor(**kw).partial_fit(X32r[:200], y[:200]).partial_fit(X32r[200:], y[200:])
+    np.testing.assert_allclose(p32.coef_, p64.coef_, rtol=rtol, atol=rtol)
+
+
+def test_sgd_float32_fit_makes_no_float64_copy_of_X():
+    rng = np.random.default_rng(0)
+    X32 = rng.standard_normal((20_000, 50)).astype(np.float32)
+    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(20_000).astype(np.float32)
+    est = LossRegressor(loss="huber", solver="sgd", learning_rate="saga", max_iter=2, tol=None, random_state=0)
     est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
     tracemalloc.start()
     try:

@@ -120,13 +120,13 @@ def _prefetch_l2(typingctx, arr, offset):
     return types.void(arr, offset), codegen
 
 
-def _signature(index_type):
+def _signature(index_type, x_type=types.float64):
     ro = dict(readonly=True)
     f8_1ro = types.Array(types.float64, 1, "C", **ro)
     return types.float64(
         types.boolean,                                  # is_sparse
-        types.Array(types.float64, 2, "C", **ro),       # X (dense; (0, 0) if sparse)
-        f8_1ro,                                         # data (CSR)
+        types.Array(x_type, 2, "C", **ro),              # X (dense; (0, 0) if sparse): float64 or float32
+        types.Array(x_type, 1, "C", **ro),              # data (CSR), X's element type
         types.Array(index_type, 1, "C", **ro),          # indices (CSR)
         types.Array(index_type, 1, "C", **ro),          # indptr (CSR)
         f8_1ro,                                         # y
@@ -358,18 +358,25 @@ def _sgd_epoch_impl(is_sparse, X, data, indices, indptr, y, sw, order, kernel, l
 _EPOCH_KERNELS = {}
 
 
-def _sgd_epoch(index_dtype):
-    """The epoch kernel for CSR index arrays of ``index_dtype`` (int32 or int64).
+def _types(index_dtype, x_dtype):
+    """The numba types of CSR indices (int32 / int64) and of X's values (float64 / float32)."""
+    index_type = types.int32 if np.dtype(index_dtype) == np.int32 else types.int64
+    x_type = types.float32 if np.dtype(x_dtype) == np.float32 else types.float64
+    return (np.dtype(index_dtype).name, np.dtype(x_dtype).name), index_type, x_type
 
-    Compiled (or loaded from numba's cache) on first use, one index type at a
+
+def _sgd_epoch(index_dtype, x_dtype=np.float64):
+    """The epoch kernel for CSR index arrays of ``index_dtype`` (int32 or int64) and X of ``x_dtype``.
+
+    Compiled (or loaded from numba's cache) on first use, one combination at a
     time, so importing the package and fitting with other solvers never pays
-    for it.
+    for it.  float32 X is read as it is (each value widened to float64 in the
+    arithmetic; coefficients and sums are float64).
     """
-    key = np.dtype(index_dtype).name
+    key, index_type, x_type = _types(index_dtype, x_dtype)
     kernel = _EPOCH_KERNELS.get(key)
     if kernel is None:
-        index_type = types.int32 if key == "int32" else types.int64
-        kernel = _EPOCH_KERNELS[key] = njit_cached(_signature(index_type), nogil=True)(_sgd_epoch_impl)
+        kernel = _EPOCH_KERNELS[key] = njit_cached(_signature(index_type, x_type), nogil=True)(_sgd_epoch_impl)
     return kernel
 
 
@@ -444,13 +451,13 @@ def scalar_prox(kernel, loss_params, y, c, q):
     return z, (c - z) / q, l0
 
 
-def _saga_signature(index_type):
+def _saga_signature(index_type, x_type=types.float64):
     ro = dict(readonly=True)
     f8_1ro = types.Array(types.float64, 1, "C", **ro)
     return types.float64(
         types.boolean,                                  # is_sparse
-        types.Array(types.float64, 2, "C", **ro),       # X (dense; (0, 0) if sparse)
-        f8_1ro,                                         # data (CSR)
+        types.Array(x_type, 2, "C", **ro),              # X (dense; (0, 0) if sparse): float64 or float32
+        types.Array(x_type, 1, "C", **ro),              # data (CSR), X's element type
         types.Array(index_type, 1, "C", **ro),          # indices (CSR)
         types.Array(index_type, 1, "C", **ro),          # indptr (CSR)
         f8_1ro,                                         # y
@@ -692,13 +699,12 @@ _ROW_NORM_KERNELS = {}
 
 def _row_sq_norms(is_sparse, X, data, indptr):
     """The squared norms of the rows (one streaming pass, compiled on first use)."""
-    key = np.dtype(indptr.dtype).name
+    key, index_type, x_type = _types(indptr.dtype, data.dtype if is_sparse else X.dtype)
     kernel = _ROW_NORM_KERNELS.get(key)
     if kernel is None:
         ro = dict(readonly=True)
-        index_type = types.int32 if key == "int32" else types.int64
-        sig = types.void(types.boolean, types.Array(types.float64, 2, "C", **ro),
-                         types.Array(types.float64, 1, "C", **ro), types.Array(index_type, 1, "C", **ro),
+        sig = types.void(types.boolean, types.Array(x_type, 2, "C", **ro),
+                         types.Array(x_type, 1, "C", **ro), types.Array(index_type, 1, "C", **ro),
                          types.float64[::1])
         kernel = _ROW_NORM_KERNELS[key] = njit_cached(sig, nogil=True, fastmath=set(SAGA_FASTMATH))(
             _row_sq_norms_impl)
@@ -732,13 +738,12 @@ _RAW_KERNELS = {}
 
 def _raw_output(run, coef, intercept):
     """The raw outputs of the runner's rows at ``(coef, intercept)`` (the final objective's pass)."""
-    key = np.dtype(run.indices.dtype).name
+    key, index_type, x_type = _types(run.indices.dtype, run.x_dtype)
     kernel = _RAW_KERNELS.get(key)
     if kernel is None:
         ro = dict(readonly=True)
-        index_type = types.int32 if key == "int32" else types.int64
         f8ro = types.Array(types.float64, 1, "C", **ro)
-        sig = types.void(types.boolean, types.Array(types.float64, 2, "C", **ro), f8ro,
+        sig = types.void(types.boolean, types.Array(x_type, 2, "C", **ro), types.Array(x_type, 1, "C", **ro),
                          types.Array(index_type, 1, "C", **ro), types.Array(index_type, 1, "C", **ro), f8ro,
                          types.float64, types.float64[::1])
         kernel = _RAW_KERNELS[key] = njit_cached(sig, nogil=True, fastmath=set(SAGA_FASTMATH))(_raw_output_impl)
@@ -751,16 +756,15 @@ def _raw_output(run, coef, intercept):
 _SAGA_KERNELS = {}
 
 
-def _saga_epoch(index_dtype):
-    """The SAGA epoch kernel for CSR index arrays of ``index_dtype`` (compiled on first use)."""
-    key = np.dtype(index_dtype).name
+def _saga_epoch(index_dtype, x_dtype=np.float64):
+    """The SAGA epoch kernel for CSR indices of ``index_dtype`` and X of ``x_dtype`` (compiled on first use)."""
+    key, index_type, x_type = _types(index_dtype, x_dtype)
     kernel = _SAGA_KERNELS.get(key)
     if kernel is None:
-        index_type = types.int32 if key == "int32" else types.int64
         # contract / reassoc: fused multiply-adds and vectorised dot products (the result is
         # deterministic on a machine; the rows' sums may differ from a strict left-to-right order
         # at rounding level)
-        kernel = _SAGA_KERNELS[key] = njit_cached(_saga_signature(index_type), nogil=True,
+        kernel = _SAGA_KERNELS[key] = njit_cached(_saga_signature(index_type, x_type), nogil=True,
                                                   fastmath=set(SAGA_FASTMATH))(_saga_epoch_impl)
     return kernel
 
@@ -992,6 +996,7 @@ class SGDSolver(Solver):
 
     name = "sgd"
     stochastic = True
+    float32 = True  # the kernels read float32 X as it is (float64 coefficients and sums)
     restartable = False
     # a discontinuous loss (zero-one) has a zero derivative almost everywhere: nothing to follow
     requires = Solver.requires + (has_property("CONT"), provides("kernel"), structure_in("per_sample"),
@@ -1144,16 +1149,18 @@ class _EpochRunner:
     def _kernel_inputs(self, X):
         self.is_sparse = sp.issparse(X)
         self.n, self.d = X.shape
+        # float32 X is handed to the kernels as it is (SGDSolver.float32): no float64 copy
+        dtype = self.x_dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         if self.is_sparse:
             X = X.tocsr() if X.format != "csr" else X
-            self.data = np.ascontiguousarray(X.data, dtype=np.float64)
+            self.data = np.ascontiguousarray(X.data, dtype=dtype)
             idx_dtype = np.int32 if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32 else np.int64
             self.indices = np.ascontiguousarray(X.indices, dtype=idx_dtype)
             self.indptr = np.ascontiguousarray(X.indptr, dtype=idx_dtype)
-            self.X_dense = np.empty((0, 0))
+            self.X_dense = np.empty((0, 0), dtype=dtype)
         else:
-            self.X_dense = np.ascontiguousarray(X, dtype=np.float64)
-            self.data = np.empty(0)
+            self.X_dense = np.ascontiguousarray(X, dtype=dtype)
+            self.data = np.empty(0, dtype=dtype)
             self.indices = self.indptr = np.empty(0, dtype=np.int32)
         self.X = X
 
@@ -1334,7 +1341,7 @@ class _EpochRunner:
             order[:] = self.rows
             st.rng.shuffle(order)
         if self.saga:
-            sumloss = _saga_epoch(self.indices.dtype)(
+            sumloss = _saga_epoch(self.indices.dtype, self.x_dtype)(
                 self.is_sparse, self.X_dense, self.data, self.indices, self.indptr, self.y, self.sw_eff,
                 self.xsq, order, self.kernel, self.loss_params, self.shp, st.coef, self.mem, self.gbar,
                 self.pack, self.ssc)
@@ -1342,7 +1349,7 @@ class _EpochRunner:
             self.sc[_SC_T] += order.shape[0]
             self.sc[_SC_N_CLIPPED] = 0.0
         else:
-            sumloss = _sgd_epoch(self.indices.dtype)(
+            sumloss = _sgd_epoch(self.indices.dtype, self.x_dtype)(
                 self.is_sparse, self.X_dense, self.data, self.indices, self.indptr, self.y, self.sw_eff, order,
                 self.kernel, self.loss_params, self.hp, st.coef, self.aw, self.q, self.sc)
         st.n_epochs += 1
