@@ -432,37 +432,16 @@ class _DataTerm:
 
 
 def _moments(block, j, centre):
-    """(S, mean x, mean t, Σ s (x−x̄)(x−x̄)ᵀ, Σ s (x−x̄)(t−t̄)) of one block (x̄ = 0 without ``centre``)."""
-    F, sw = block.F, block.sw
-    t = np.asarray(block.targets[j][0], dtype=np.float64)
-    S = float(sw.sum())
-    d = F.shape[1]
-    if S <= 0:
-        return 0.0, np.zeros(d), 0.0, np.zeros((d, d)), np.zeros(d)
-    mx = (sw @ F) / S if centre else np.zeros(d)
-    mt = float(sw @ t) / S if centre else 0.0
-    Z = F - mx
-    Zs = Z * sw[:, None]
-    return S, mx, mt, Zs.T @ Z, Zs.T @ (t - mt)
+    """The weighted centred moments of one block (:func:`~sklearn_losses.solvers.closed_form.weighted_moments`)."""
+    from .solvers.closed_form import weighted_moments
+
+    return weighted_moments(block.F, block.sw, np.asarray(block.targets[j][0], dtype=np.float64), centre)
 
 
 def _merge_moments(*parts):
-    S, mx, mt, C, c = parts[0]
-    for Sb, mxb, mtb, Cb, cb in parts[1:]:
-        if Sb <= 0:
-            continue
-        if S <= 0:
-            S, mx, mt, C, c = Sb, mxb, mtb, Cb, cb
-            continue
-        tot = S + Sb
-        dx, dt = mxb - mx, mtb - mt
-        f = S * Sb / tot
-        C = C + Cb + f * np.outer(dx, dx)
-        c = c + cb + f * dx * dt
-        mx = mx + dx * (Sb / tot)
-        mt = mt + dt * (Sb / tot)
-        S = tot
-    return S, mx, mt, C, c
+    from .solvers.closed_form import merge_moments
+
+    return merge_moments(*parts)
 
 
 def _variances(block):
@@ -533,27 +512,11 @@ class BlockedDesign:
 
     def blockwise_closed_form(self, solver, problem):
         """``ClosedFormSolver.solve`` from reduced weighted centred moments (d × d on the driver)."""
-        import scipy.linalg
-
         from .solvers._base import SolverResult, gradient_certificate, objective
+        from .solvers.closed_form import ridge_from_moments
 
-        S, mx, mt, C, c = self.runner.map_reduce(_moments, self.j, bool(problem.fit_intercept),
-                                                 combine=_merge_moments)
-        d = self.shape[1]
-        lam = 0.5 * problem.l2_strength
-        A = C / S
-        r = c / S
-        w = None
-        if lam > 0:
-            A = A.copy()
-            A.flat[:: d + 1] += lam
-            try:
-                w = scipy.linalg.solve(A, r, assume_a="pos")
-            except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-                w = None
-        if w is None:
-            w = scipy.linalg.lstsq(A, r, lapack_driver="gelsd")[0]
-        b = mt - float(mx @ w) if problem.fit_intercept else 0.0
+        moments = self.runner.map_reduce(_moments, self.j, bool(problem.fit_intercept), combine=_merge_moments)
+        w, b = ridge_from_moments(moments, 0.5 * problem.l2_strength, bool(problem.fit_intercept))
         value = objective(problem, w, b)[0]
         return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value,
                             certificate=gradient_certificate(problem, w, b), certificate_kind="gradient_norm")

@@ -3,7 +3,8 @@
 Validation keeps float32 ``X`` as float32 (no copy).  A solver that declares
 ``float32 = True`` is handed that array itself: ``lbfgs`` (it touches ``X``
 only through :func:`~sklearn_losses.solvers.objective`: float32 products,
-float64 results) and ``sgd`` (its kernels, compiled for float32 and float64
+float64 results), ``closed_form`` (dense: float64 moments over row blocks)
+and ``sgd`` (its kernels, compiled for float32 and float64
 X, widen each value to float64); the other solvers, whose compiled kernels
 are float64-only, get one float64 copy made at the solver boundary.  Either way
 ``coef_`` / ``intercept_`` and predictions are float64, and the fit reaches
@@ -85,9 +86,13 @@ def test_lbfgs_is_handed_the_float32_array_itself(monkeypatch):
 
 
 def test_float64_only_solvers_get_float64(monkeypatch):
+    from sklearn_losses.solvers import SOLVERS
+
+    float64_only = sorted(name for name, cls in SOLVERS.items() if not cls.float32)
+    assert "derivative_free" in float64_only
     X, y = _data()
-    seen = _record_problems(monkeypatch, "newton")
-    LossRegressor(loss="log_cosh", solver="newton").fit(X.astype(np.float32), y)
+    seen = _record_problems(monkeypatch, "derivative_free")
+    LossRegressor(loss="huber", solver="derivative_free", max_iter=50).fit(X.astype(np.float32), y)
     assert seen[0].X.dtype == np.float64
 
 
@@ -150,4 +155,38 @@ def test_sgd_float32_fit_makes_no_float64_copy_of_X():
     finally:
         tracemalloc.stop()
     copy64 = X32.size * 8
+    assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_closed_form_float32_blocked_moments(monkeypatch, weighted):
+    """Dense float32 X: the normal equations from float64 row-block moments equal the float64 solve."""
+    import sklearn_losses.solvers.closed_form as cf
+
+    monkeypatch.setattr(cf, "FLOAT32_BLOCK_BYTES", 8 * 6 * 37)  # 37-row blocks: many merges
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    sw = np.random.default_rng(1).uniform(0.1, 3.0, len(y)) if weighted else None
+    seen = _record_problems(monkeypatch, "closed_form")
+    est = LossRegressor(solver="closed_form", alpha=0.1).fit(X32, y, sample_weight=sw)
+    assert seen[0].X.dtype == np.float32
+    # the float64 path on the same numbers (tested against Ridge in test_regressor.py)
+    ref = LossRegressor(solver="closed_form", alpha=0.1).fit(X32.astype(np.float64), y, sample_weight=sw)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10, atol=1e-12)
+    assert est.intercept_ == pytest.approx(ref.intercept_, rel=1e-10, abs=1e-12)
+
+
+def test_closed_form_float32_makes_no_float64_copy_of_X():
+    rng = np.random.default_rng(0)
+    X32 = rng.standard_normal((100_000, 50)).astype(np.float32)
+    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(100_000).astype(np.float32)
+    est = LossRegressor(solver="closed_form")
+    tracemalloc.start()
+    try:
+        est.fit(X32, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    copy64 = X32.size * 8
+    assert est.solver_ == "closed_form"
     assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"

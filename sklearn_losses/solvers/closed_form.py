@@ -7,7 +7,11 @@ from scipy.sparse.linalg import LinearOperator, lsqr
 from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, penalty_in, penalty_value, provides,
                     raw_output, structure_in)
 
-__all__ = ["ClosedFormSolver"]
+__all__ = ["ClosedFormSolver", "weighted_moments", "merge_moments", "ridge_from_moments"]
+
+#: float32 X: bytes of one float64 row block of the blocked moments (three such temporaries live
+#: at once: the block, its centred copy and the weighted one)
+FLOAT32_BLOCK_BYTES = 2 * 2**20
 
 
 class ClosedFormSolver(Solver):
@@ -27,6 +31,9 @@ class ClosedFormSolver(Solver):
     name = "closed_form"
     blockwise = True
     restartable = False
+    #: dense float32 X (n >= d) is read in float64 row blocks: the weighted centred moments are
+    #: accumulated in float64 without a float64 copy of X (sparse or n < d: one float64 copy here)
+    float32 = True
     requires = (provides("quadratic"), structure_in("per_sample"), penalty_in(None, "l2"), ONE_OUTPUT)
 
     def solve(self, problem, coef, intercept, state=None):
@@ -36,6 +43,10 @@ class ClosedFormSolver(Solver):
         sw = s / s.sum()
         lam = 0.5 * problem.l2_strength
         n, d = X.shape
+        if X.dtype == np.float32:
+            if not sp.issparse(X) and n >= d:
+                return self._solve_blocked(problem)
+            X = X.astype(np.float64)
         if problem.fit_intercept:
             x_mean = np.asarray(X.T @ sw).ravel()
             y_mean = float(sw @ y)
@@ -71,6 +82,77 @@ class ClosedFormSolver(Solver):
         value = _objective_value(problem, w, b)
         return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value,
                             certificate=gradient_certificate(problem, w, b), certificate_kind="gradient_norm")
+
+
+    def _solve_blocked(self, problem):
+        """Dense float32 ``X``: the normal equations from float64 moments over row blocks."""
+        X, y, s = problem.X, np.asarray(problem.y, dtype=np.float64), problem.sample_weight
+        n, d = X.shape
+        rows = max(1, FLOAT32_BLOCK_BYTES // (8 * max(d, 1)))
+        centre = bool(problem.fit_intercept)
+        moments = merge_moments(*(weighted_moments(X[a:a + rows].astype(np.float64), s[a:a + rows],
+                                                   y[a:a + rows], centre) for a in range(0, n, rows)))
+        w, b = ridge_from_moments(moments, 0.5 * problem.l2_strength, centre)
+        value = _objective_value(problem, w, b)
+        return SolverResult(coef=w, intercept=b, n_iter=1, converged=True, objective=value,
+                            certificate=gradient_certificate(problem, w, b), certificate_kind="gradient_norm")
+
+
+def weighted_moments(F, sw, t, centre):
+    """``(S, x̄, t̄, Σ s (x−x̄)(x−x̄)ᵀ, Σ s (x−x̄)(t−t̄))`` of one block of rows (``x̄ = 0`` without ``centre``).
+
+    Blocks combine exactly with :func:`merge_moments` (the pairwise update of
+    Chan et al.), in memory (float32 row blocks) and on dask workers.
+    """
+    S = float(sw.sum())
+    d = F.shape[1]
+    if S <= 0:
+        return 0.0, np.zeros(d), 0.0, np.zeros((d, d)), np.zeros(d)
+    mx = (sw @ F) / S if centre else np.zeros(d)
+    mt = float(sw @ t) / S if centre else 0.0
+    Z = F - mx
+    Zs = Z * sw[:, None]
+    return S, mx, mt, Zs.T @ Z, Zs.T @ (t - mt)
+
+
+def merge_moments(*parts):
+    """The moments of the union of the blocks whose :func:`weighted_moments` are ``parts``."""
+    S, mx, mt, C, c = parts[0]
+    for Sb, mxb, mtb, Cb, cb in parts[1:]:
+        if Sb <= 0:
+            continue
+        if S <= 0:
+            S, mx, mt, C, c = Sb, mxb, mtb, Cb, cb
+            continue
+        tot = S + Sb
+        dx, dt = mxb - mx, mtb - mt
+        f = S * Sb / tot
+        C = C + Cb + f * np.outer(dx, dx)
+        c = c + cb + f * dx * dt
+        mx = mx + dx * (Sb / tot)
+        mt = mt + dt * (Sb / tot)
+        S = tot
+    return S, mx, mt, C, c
+
+
+def ridge_from_moments(moments, lam, centre):
+    """``(w, b)`` minimising the weighted mean of ``½ r²`` + ``lam ‖w‖²`` from merged moments."""
+    S, mx, mt, C, c = moments
+    d = C.shape[0]
+    A = C / S
+    r = c / S
+    w = None
+    if lam > 0:
+        A = A.copy()
+        A.flat[:: d + 1] += lam
+        try:
+            w = scipy.linalg.solve(A, r, assume_a="pos")
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            w = None
+    if w is None:  # no penalty (or numerically singular): minimum-norm least squares
+        w = scipy.linalg.lstsq(A, r, lapack_driver="gelsd")[0]
+    b = mt - float(mx @ w) if centre else 0.0
+    return w, b
 
 
 def _objective_value(problem, coef, intercept):
