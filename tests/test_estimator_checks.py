@@ -13,6 +13,7 @@ _APPROX = {
 ESTIMATORS = [
     LossRegressor(),  # closed form
     LossRegressor("huber"),  # newton
+    LossRegressor("squared_epsilon_insensitive"),  # newton on its generalized Hessian (exact)
     LossRegressor("mean_absolute_error"),  # dual_cd + active-set polish: the exact optimum
     LossRegressor("quantile", penalty=None),  # linprog: the exact LP vertex
     LossRegressor("huber", solver="sgd", random_state=0),

@@ -421,3 +421,37 @@ def test_user_defined_loss():
         _base._REGISTRY.pop("test_cauchy", None)
     with pytest.raises(TypeError):
         register_loss(object)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.3])
+def test_squared_epsilon_insensitive_declared_curvature(epsilon):
+    """The declared ℓ'' is the slope of ℓ' off the tube's edges, and its supremum is the declared bound;
+    with it, solver="auto" is Newton and reaches LinearSVR's L2-loss SVR optimum."""
+    from sklearn.svm import LinearSVR
+
+    from sklearn_losses import LossRegressor
+    from sklearn_losses.contract import capabilities
+
+    loss = skl.get_loss("squared_epsilon_insensitive", epsilon=epsilon)
+    caps = capabilities(loss)
+    p = np.linspace(-3, 3, 60_001)
+    h = p[1] - p[0]
+    y = np.full(p.size, 0.4)
+    g = loss.gradient(y, p)
+    slope = np.diff(g) / h
+    assert np.abs(slope).max() <= caps.curvature_bound * (1 + 1e-9)
+    assert np.abs(slope).max() >= caps.curvature_bound * (1 - 1e-6)
+    mid = 0.5 * (p[1:] + p[:-1])
+    edge = np.abs(np.abs(0.4 - mid) - epsilon) < 2 * h
+    np.testing.assert_allclose(loss.second_derivative(y[1:], mid)[~edge], slope[~edge], atol=1e-6)
+    # the same objective as LinearSVR(loss="squared_epsilon_insensitive"): C Σ ℓ + ½‖w‖² <=> mean ℓ + α/2 ‖w‖²
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    t = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.3 * rng.standard_normal(300)
+    alpha = 0.01
+    est = LossRegressor(skl.get_loss("squared_epsilon_insensitive", epsilon=epsilon), alpha=alpha,
+                        fit_intercept=False, tol=1e-10).fit(X, t)
+    assert est.solver_ == "newton"
+    svr = LinearSVR(loss="squared_epsilon_insensitive", epsilon=epsilon, C=1.0 / (alpha * len(t)),
+                    fit_intercept=False, dual=True, tol=1e-12, max_iter=200_000).fit(X, t)
+    np.testing.assert_allclose(est.coef_, svr.coef_, rtol=1e-6, atol=1e-8)

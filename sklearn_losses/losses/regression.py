@@ -733,7 +733,8 @@ class SquaredEpsilonInsensitiveLoss(_RegressionLoss):
     survey_section = "(not in the survey)"
     kernel = _sq_eps_kernel
     _param_names = ("epsilon",)
-    declare = {"dual": True}
+    #: ℓ'' = 2 outside the tube, 0 inside (a generalized Hessian: ℓ is C¹): Newton and CD apply
+    declare = {"dual": True, "curvature_bound": 2.0, "second_derivative": True}
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -744,6 +745,12 @@ class SquaredEpsilonInsensitiveLoss(_RegressionLoss):
 
     def _kinks(self):
         return (self.epsilon, -self.epsilon)
+
+    def second_derivative(self, y_true, y_pred):
+        """``ℓ'' = 2`` outside the tube (``|y − ŷ| > ε``), 0 inside."""
+        self._validate_params()
+        r = np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
+        return 2.0 * (np.abs(r) > self.epsilon)
 
     def dual(self):
         """``max(0, |r| − ε)² = sup_a a (y − ŷ) − ε|a| − a²/4`` (liblinear's L2-loss SVR dual)."""
