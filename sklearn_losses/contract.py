@@ -51,6 +51,7 @@ PROTOCOL_MEMBERS = ("name", "task", "family", "properties", "loss", "gradient", 
 STRUCTURES = ("per_sample", "aggregate", "set", "query", "tuples", "structured")
 OUTPUTS = ("score", "logits", "energies", "vectors", "embedding", "structured")
 LABEL_ENCODINGS = ("real", "pm1", "01", "index", "grade", "identity", "any")
+TARGET_DOMAINS = ("real", "nonnegative", "positive")
 MULTICLASS = ("none", "ovr", "native", "native_or_ovr")
 
 
@@ -84,6 +85,10 @@ class Capabilities:
         Targets the loss takes: ``"real"``, ``"pm1"`` ({-1, +1}), ``"01"``,
         ``"index"`` (class index), ``"grade"`` (relevance), ``"identity"``
         (a label shared by similar samples), ``"any"``.
+    target_domain : str
+        Where real targets must lie: ``"real"`` (anywhere), ``"nonnegative"``
+        (``y ≥ 0``: Poisson, Tweedie with ``1 ≤ p < 2``) or ``"positive"``
+        (``y > 0``: Gamma); the regressor's ``positive_only`` target tag.
     multiclass : str
         How K > 2 classes are handled: ``"none"``, ``"ovr"`` (binary only:
         one-vs-rest), ``"native"`` (K outputs only), ``"native_or_ovr"``.
@@ -149,6 +154,10 @@ class Capabilities:
         loss has ``mode_properties["query"]``.
     check_target : callable ``(y) -> y``
         Encodes and validates training targets in ``label_encoding``.
+    inverse_link : callable ``(raw) -> predictions``
+        The regressor's prediction from the raw output ``f(x)``: the mean
+        ``μ = exp(f(x))`` of the log-link deviances (Poisson, Gamma, Tweedie),
+        as ``PoissonRegressor.predict``; absent, the raw output is the prediction.
     second_derivative : callable ``(y, raw) -> d²ℓ/dp²`` per sample (one output)
         The Hessian of the data term in the raw output (second-order solvers).
     hessian_product : callable ``(y, raw, V) -> (n, K)`` (K outputs)
@@ -170,6 +179,7 @@ class Capabilities:
     structure: str = "per_sample"
     output: str = "score"
     label_encoding: str = "real"
+    target_domain: str = "real"
     multiclass: str = "none"
     modes: frozenset = frozenset()
     tuples: Optional[str] = None
@@ -194,6 +204,7 @@ class Capabilities:
     reweighting_start: Optional[Callable] = None
     reweighting: Optional[Callable] = None
     check_target: Optional[Callable] = None
+    inverse_link: Optional[Callable] = None
     second_derivative: Optional[Callable] = None
     hessian_product: Optional[Callable] = None
     curvature_bound: Optional[float] = None
@@ -204,7 +215,8 @@ class Capabilities:
         if self.solver_properties is None:
             object.__setattr__(self, "solver_properties", frozenset(self.properties))
         for fname, allowed in (("structure", STRUCTURES), ("output", OUTPUTS),
-                               ("label_encoding", LABEL_ENCODINGS), ("multiclass", MULTICLASS)):
+                               ("label_encoding", LABEL_ENCODINGS), ("target_domain", TARGET_DOMAINS),
+                               ("multiclass", MULTICLASS)):
             if getattr(self, fname) not in allowed:
                 raise ValueError(f"loss {self.name!r} declares {fname}={getattr(self, fname)!r}; "
                                  f"the contract allows {allowed}")
@@ -234,7 +246,8 @@ class Capabilities:
 #: the provider fields (callables), in the order of the docs table
 PROVIDERS = ("value_and_gradient", "kernel", "kernel_params", "dc_decomposition", "smoothed",
              "fit_intercept_only", "predict_proba", "predict_log_proba", "pack_target",
-             "reweighting_start", "reweighting", "check_target", "second_derivative", "hessian_product",
+             "reweighting_start", "reweighting", "check_target", "inverse_link", "second_derivative",
+             "hessian_product",
              "dual", "linear_program")
 
 def check_loss_protocol(loss):

@@ -33,7 +33,7 @@ def test_deviances_match_sklearn_glms(key, peer, y, alpha):
     ours = LossRegressor(key, alpha=alpha, penalty="l2", tol=1e-9).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
     assert ours.intercept_ == pytest.approx(ref.intercept_, abs=1e-7)
-    np.testing.assert_allclose(ours.predict(X), np.log(ref.predict(X)), atol=1e-6)  # raw output = log μ
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-6)  # the mean μ = exp(f(x))
 
 
 @pytest.mark.parametrize("power,y", [(1.5, Y_COUNTS), (3.0, Y_POS), (0.0, Y_POS)])
@@ -95,3 +95,15 @@ def test_exponential_loss_values_and_fit():
 
     ref = minimize(f, np.zeros(6), method="BFGS", options={"gtol": 1e-12})
     assert f(np.r_[clf.coef_.ravel(), clf.intercept_]) <= ref.fun * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("key, positive", [("poisson", True), ("gamma", True), ("tweedie", True),
+                                           ("mean_squared_error", False)])
+def test_target_domain_declares_the_positive_only_tag_and_predict_is_the_mean(key, positive):
+    est = LossRegressor(key)
+    assert est.__sklearn_tags__().target_tags.positive_only is positive
+    assert LossRegressor(skl.get_loss("tweedie", power=0.0)).__sklearn_tags__().target_tags.positive_only is False
+    if positive:
+        est.fit(X, Y_POS)
+        raw = X @ est.coef_ + est.intercept_
+        np.testing.assert_allclose(est.predict(X), np.exp(raw), rtol=1e-12)

@@ -4,6 +4,8 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
 from .. import _dask
+from ..contract import capabilities
+from ..losses import get_loss
 from ._base import BaseLossEstimator, Plan
 from ._params import LOSS_CONSTRAINT, MODEL, OBJECTIVE, SGD, SOLVER, declare_params
 
@@ -197,13 +199,21 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight, partial=True)
 
     def predict(self, X):
-        """Predicted targets ``f(x)``: shape ``(n_samples,)``, or ``(n_samples, k)`` after a fit on k targets."""
+        """Predicted targets: shape ``(n_samples,)``, or ``(n_samples, k)`` after a fit on k targets.
+
+        The raw output ``f(x)``, or its image under the loss's declared
+        ``inverse_link`` (the mean ``exp(f(x))`` of the Poisson, Gamma and
+        Tweedie deviances, as scikit-learn's GLMs predict).
+        """
         if _dask.is_dask_collection(X):  # lazy: a dask array, block by block
             return _dask.lazy_call(self.predict, X)
         if getattr(self, "_multi_output", False):
             F = self._predict_features(X)
-            return np.asarray(F @ self.coef_.T, dtype=np.float64) + self.intercept_
-        return self._raw(X)
+            out = np.asarray(F @ self.coef_.T, dtype=np.float64) + self.intercept_
+        else:
+            out = self._raw(X)
+        inverse_link = capabilities(self.loss_).inverse_link
+        return out if inverse_link is None else inverse_link(out)
 
     def score(self, X, y, sample_weight=None):
         """R² of the predictions (as :meth:`sklearn.base.RegressorMixin.score`); blocks: from per-block sums."""
@@ -214,6 +224,12 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        try:  # a loss on y >= 0 or y > 0 (the GLM deviances) declares it: scikit-learn's positive_only
+            caps = capabilities(get_loss(self.loss) if isinstance(self.loss, str) else self.loss)
+        except Exception:  # an invalid loss: the fit names it
+            caps = None
+        if caps is not None and caps.target_domain != "real":
+            tags.target_tags.positive_only = True
         return tags
 
 

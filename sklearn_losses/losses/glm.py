@@ -121,7 +121,17 @@ class _DevianceLoss(ScalarLoss):
         g_lo = ScalarLoss._loss_grad(self, y_true, y_pred - h)[1]
         return (g_hi - g_lo) / (2.0 * h)
 
-    declare = {"fit_intercept_only": True, "label_encoding": "real"}
+    @property
+    def declare(self):
+        """The GLM declarations, with the target's domain (which depends on Tweedie's power)."""
+        dom = self._domain_of()
+        return {"fit_intercept_only": True, "label_encoding": "real", "inverse_link": True,
+                "target_domain": dom if dom in ("nonnegative", "positive") else "real"}
+
+    def inverse_link(self, raw):
+        """The mean ``μ = exp(raw)`` (the log link's inverse): what the regressor predicts."""
+        with np.errstate(over="ignore"):
+            return np.exp(np.asarray(raw, dtype=np.float64))
 
     def _domain_of(self):
         return self._domain
