@@ -77,47 +77,38 @@ _N_SC = 6
 
 
 # ---------------------------------------------------------------- the kernel
-@intrinsic
-def _prefetch(typingctx, arr, offset):
-    """Hint the CPU to load ``arr.flat[offset]`` into cache (no-op semantics, no bounds check)."""
-    if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
-        return None
+def _prefetch_intrinsic(name, locality, doc):
+    """A numba intrinsic ``f(arr, offset)`` hinting the CPU to load ``arr.flat[offset]`` (``llvm.prefetch``).
 
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, value=args[0])
-        ptr = builder.gep(ary.data, [args[1]])
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
-        )
-        # read access, high temporal locality, data cache
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
-                          ir.Constant(i32, 1)])
-        return context.get_dummy_value()
+    No-op semantics and no bounds check; ``locality`` 3 keeps the line in
+    every cache level (``prefetcht0``), 2 in the outer ones (``prefetcht1``).
+    """
+    def prefetch(typingctx, arr, offset):
+        if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
+            return None
 
-    return types.void(arr, offset), codegen
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, value=args[0])
+            ptr = builder.gep(ary.data, [args[1]])
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
+            )
+            # read access, the given temporal locality, data cache
+            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, locality),
+                              ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(arr, offset), codegen
+
+    prefetch.__doc__ = doc
+    prefetch.__name__ = prefetch.__qualname__ = name
+    return intrinsic(prefetch)
 
 
-@intrinsic
-def _prefetch_l2(typingctx, arr, offset):
-    """As :func:`_prefetch`, into the outer caches only (``prefetcht1``: rows further ahead)."""
-    if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, value=args[0])
-        ptr = builder.gep(ary.data, [args[1]])
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
-        )
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 2),
-                          ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return types.void(arr, offset), codegen
+_prefetch = _prefetch_intrinsic("_prefetch", 3, "Hint the CPU to load ``arr.flat[offset]`` into cache (no-op semantics).")
+_prefetch_l2 = _prefetch_intrinsic("_prefetch_l2", 2, "As :func:`_prefetch`, into the outer caches only (rows further ahead).")
 
 
 def _signature(index_type, x_type=types.float64):
