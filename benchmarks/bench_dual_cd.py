@@ -37,10 +37,15 @@ Cases (``alpha`` is ours; the peer's ``C = 1/(n·alpha)``):
   against ``LinearSVC(hinge, dual, no intercept)`` on the explicit difference
   matrix (its build timed separately), the same objective; the LTR example
   (``load_ltr_example``) and a synthetic; and the LTR example at the default
-  alpha=1e-4, where the pair dual stalls (ours alone: the stall rule hands over
-  to the Fallback after ~150 epochs instead of running 5000 for a 9e-3 gap).
+  alpha=1e-4, where the pair dual's coordinate ascent stalls (``max_subspace=0``:
+  the stall rule hands over after ~150 epochs at a gap of 0.85) and the default
+  (smoothed primal Newton, then the exact finish) converges; no peer there
+  (LinearSVC on the pair differences needs ~32k epochs, ~14 s, at tol=0.1).
 * ``epsilon_insensitive``: n=200k, d=100 regression, epsilon=0.1,
   alpha=1e-4, no intercept, against ``LinearSVR(dual=True, tol=1e-8)``.
+* ``float32``: hinge and MAE on float32 X (dense, CSR), 200k x 100, against
+  the float64 fit of the same numbers (the "sklearn" column is the float64
+  run): time ratio, objective difference, peak memory of the float32 solve.
 
 When liblinear converges at ``tol=1e-8`` (before its ``max_iter``), a second
 row times it at the loosest ``tol`` of ``1e-2 … 1e-7`` whose gap is at most
@@ -351,15 +356,20 @@ def _ranksvm_rows(label, X, y, g, alpha, repeats):
 
 def _ranksvm_default_rows(ltr, repeats):
     """The LTR example at the *default* settings (alpha=1e-4, tol=1e-4, unscaled features; C_p up to 90):
-    the pair dual stalls there (liblinear too: LinearSVC on the pair differences needs ~32k epochs, ~14 s,
-    at tol=0.1, so no peer time is taken). Rows: dual_cd alone (stops on the stall rule, not converged)
-    and solver="auto" (dual_cd, then the Fallback's subgradient)."""
+    the pair dual's coordinate ascent stalls there (liblinear too: LinearSVC on the pair differences needs
+    ~32k epochs, ~14 s, at tol=0.1, so no peer time is taken). Rows: coordinate ascent alone
+    (``max_subspace=0``: stops on the stall rule, not converged), dual_cd's default (the smoothed primal
+    Newton phase first) and solver="auto"."""
     import time
 
     from sklearn_losses import LossRanker
 
     X, y, g = ltr.data, np.asarray(ltr.target, dtype=float), np.asarray(ltr.group)
     out = {}
+
+    def ascent():
+        out["ascent"] = LossRanker("pairwise_ranking",
+                                   solver=DualCDSolver(max_iter=5000, max_subspace=0)).fit(X, y, group=g)
 
     def dual():
         out["dual"] = LossRanker("pairwise_ranking", solver=DualCDSolver(max_iter=5000)).fit(X, y, group=g)
@@ -369,7 +379,7 @@ def _ranksvm_default_rows(ltr, repeats):
 
     rows = []
     with threadpool_limits(limits=1, user_api="blas"):
-        for name, fn in (("dual", dual), ("auto", auto)):
+        for name, fn in (("ascent", ascent), ("dual", dual), ("auto", auto)):
             fn = _quiet(fn)
             fn()
             times = []
@@ -452,6 +462,46 @@ def bench_kernel_nystroem(quick=False):
     return rows
 
 
+# --------------------------------------------------------------- float32 X (issue 12 item 5)
+def bench_float32(quick=False):
+    """hinge and MAE + l2 on dense and CSR float32 X against the float64 fit of the same numbers: time
+    ratio (float32 ÷ float64, in the "sklearn" column: the float64 run), objective difference, and the
+    peak memory of the float32 solve against one float64 copy of X (tracemalloc, a separate run)."""
+    import tracemalloc
+
+    n, d = (20_000, 100) if quick else (200_000, 100)
+    repeats = 1 if quick else 3
+    X, y = _dense_classification(n, d)
+    yr = X @ np.random.default_rng(1).standard_normal(d) + np.random.default_rng(2).standard_normal(n)
+    X32 = X.astype(np.float32)
+    rows = []
+    for key, target in (("hinge", y), ("mean_absolute_error", yr)):
+        for sparse in (False, True):
+            A32 = sp.csr_matrix(X32) if sparse else X32
+            A64 = A32.astype(np.float64)
+            probs = {dt: Problem(X=A, y=target, sample_weight=np.ones(n), loss=get_loss(key), penalty="l2",
+                                 alpha=1e-4, fit_intercept=True) for dt, A in (("32", A32), ("64", A64))}
+            out = {}
+
+            def fit(dt):
+                def run():
+                    out[dt] = DualCDSolver(tol=1e-6).solve(probs[dt], np.zeros(d), 0.0)
+                return run
+            with threadpool_limits(limits=1, user_api="blas"):
+                fit("32")()  # kernels loaded
+                t32, t64 = median_times([fit("32"), fit("64")], repeats)
+                tracemalloc.start()
+                fit("32")()
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            r32, r64 = out["32"], out["64"]
+            rows.append((f"{key} {'CSR' if sparse else 'dense'} float32 n={n} d={d} alpha=1e-4", t32, t64,
+                         f"objective rel. diff {abs(r32.objective - r64.objective) / r64.objective:.1e}, gaps "
+                         f"{r32.certificate:.1e} / {r64.certificate:.1e}; peak {peak / 1e6:.0f} MB vs float64 "
+                         f"X {n * d * 8 / 1e6:.0f} MB"))
+    return rows
+
+
 CASES = [
     ("crammer_singer", bench_crammer_singer),
     ("ranksvm", bench_ranksvm),
@@ -460,6 +510,7 @@ CASES = [
     ("epsilon_insensitive", bench_epsilon_insensitive),
     ("hinge_sparse_hard", bench_hinge_sparse_hard),
     ("kernel_nystroem", bench_kernel_nystroem),
+    ("float32", bench_float32),
 ]
 
 

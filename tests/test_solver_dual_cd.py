@@ -431,7 +431,8 @@ def _ranking_data(n_queries=20, size=8, d=6, seed=0):
 
 @pytest.mark.parametrize("weighted", [False])  # weighted pairs: LinearSVC(sample_weight) stops ~5 % above
 @pytest.mark.parametrize("sparse", [False, True])
-def test_ranksvm_matches_linearsvc_on_pair_differences(weighted, sparse):
+@pytest.mark.parametrize("max_subspace", [2000, 0])  # smoothed Newton + exact finish / coordinate ascent only
+def test_ranksvm_matches_linearsvc_on_pair_differences(weighted, sparse, max_subspace):
     """The RankSVM objective = LinearSVC(hinge, dual, no intercept) on the explicit difference matrix."""
     from sklearn_losses.losses.ranking import QueryIndex
     X, y, g = _ranking_data()
@@ -448,7 +449,8 @@ def test_ranksvm_matches_linearsvc_on_pair_differences(weighted, sparse):
     def objective(v):
         return alpha * (0.5 * v @ v + Cp @ np.maximum(0.0, 1.0 - D @ v))
 
-    rk = skl.LossRanker("pairwise_ranking", alpha=alpha, tol=1e-10, max_iter=20000)
+    rk = skl.LossRanker("pairwise_ranking", alpha=alpha,
+                        solver=DualCDSolver(tol=1e-10, max_iter=20000, max_subspace=max_subspace))
     rk.fit(sp.csr_matrix(X) if sparse else X, y, group=g, sample_weight=w if weighted else None)
     assert rk.solver_ == "dual_cd" and rk.optimality_kind_ == "duality_gap" and rk.optimality_ <= 1e-10
     ours, peer = objective(rk.coef_), objective(svc.coef_.ravel())
@@ -475,10 +477,105 @@ def test_ranksvm_requirements():
     assert DualCDSolver().unmet(caps.for_mode("embedding"), "l2")    # contrastive pairs: no such dual
 
 
+def _ltr_subset(n_queries):
+    X, y, g = skl.datasets.load_ltr_example(return_X_y=True)[:3]
+    X = (X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float))
+    keep = np.asarray(g) < np.unique(g)[n_queries]
+    return X[keep], np.asarray(y, dtype=float)[keep], np.asarray(g)[keep]
+
+
+def _pair_objective(X, y, g, alpha):
+    """The RankSVM objective on the explicit pair differences, and the data LinearSVC solves it from."""
+    from sklearn_losses.losses.ranking import QueryIndex
+    pi, pj, c = skl.get_loss("pairwise_ranking").dual_pairs(y, np.ones(len(y)), index=QueryIndex(g, len(y)))
+    D = X[pi] - X[pj]
+    Cp = c / (alpha * len(y))
+
+    def objective(v):
+        return alpha * (0.5 * v @ v + Cp @ np.maximum(0.0, 1.0 - D @ v))
+    return objective, D, c
+
+
+def test_ranksvm_default_settings_converge_on_ltr_data_like_linearsvc():
+    """Issue 8/12: the LTR data at the default alpha=1e-4 (unscaled features, C_p up to ~100), where the pair
+    dual's coordinate ascent stalls (LinearSVC too: 1e6 epochs on 30 queries). The default fit reaches its
+    certificate without a warning; on 20 queries (where LinearSVC converges) its objective is LinearSVC's on
+    the explicit pair differences, and LinearSVC's objective is above our certified dual bound."""
+    from sklearn.exceptions import ConvergenceWarning
+    X, y, g = _ltr_subset(20)
+    alpha = 1e-4
+    objective, D, c = _pair_objective(X, y, g, alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        rk = skl.LossRanker("pairwise_ranking").fit(X, y, group=g)
+    assert rk.alpha == alpha and rk.solver_ == "dual_cd" and rk.optimality_kind_ == "duality_gap"
+    assert rk.optimality_ <= rk.tol
+    sign = np.where(np.arange(len(D)) % 2 == 0, 1.0, -1.0)
+    svc = _quiet(LinearSVC(loss="hinge", C=1.0 / (alpha * len(y)), fit_intercept=False, dual=True, tol=1e-8,
+                           max_iter=1_000_000, random_state=0).fit, D * sign[:, None], sign, sample_weight=c)
+    ours, peer = objective(rk.coef_), objective(svc.coef_.ravel())
+    assert rk.objective_ == pytest.approx(ours, rel=1e-12)
+    assert peer >= ours * (1 - rk.optimality_) * (1 - 1e-12)   # P − gap·P is a lower bound of the optimum
+    assert ours == pytest.approx(peer, rel=max(rk.optimality_, 1e-7))
+    # a tight tol: the exact finish (h -> 0 on the smoothed optimum's pieces) certifies it to rounding
+    tight = skl.LossRanker("pairwise_ranking", tol=1e-10).fit(X, y, group=g)
+    assert tight.optimality_ <= 1e-10
+    assert peer >= objective(tight.coef_) * (1 - 1e-10) and objective(tight.coef_) <= peer * (1 + 1e-9)
+    np.testing.assert_allclose(tight.coef_, svc.coef_.ravel(), rtol=0, atol=1e-3 * np.abs(tight.coef_).max())
+
+
+def test_ranksvm_degenerate_free_set_finishes_exactly_like_linearsvc():
+    """More pairs on the margin than features (huge C_p, nearly separable): the smoothed Newton's first width
+    does not settle (it restarts wider) and the exact finish solves a singular system; the certified
+    optimum is LinearSVC's on the explicit pair differences (which needs ~10^4-10^5 epochs there)."""
+    rng = np.random.default_rng(0)
+    nq, size, d = 20, 20, 100
+    X = rng.standard_normal((nq * size, d)) * rng.uniform(0.1, 5, d)
+    g = np.repeat(np.arange(nq), size)
+    y = np.clip(np.round(X @ rng.standard_normal(d) * 0.1 + 1.5 + 0.5 * rng.standard_normal(len(g))), 0, 4)
+    alpha = 1e-4
+    objective, D, c = _pair_objective(X, y, g, alpha)
+    rk = skl.LossRanker("pairwise_ranking", tol=1e-8).fit(X, y, group=g)
+    assert rk.solver_ == "dual_cd" and rk.optimality_ <= 1e-8
+    sign = np.where(np.arange(len(D)) % 2 == 0, 1.0, -1.0)
+    svc = _quiet(LinearSVC(loss="hinge", C=1.0 / (alpha * len(y)), fit_intercept=False, dual=True, tol=1e-6,
+                           max_iter=200_000, random_state=0).fit, D * sign[:, None], sign, sample_weight=c)
+    ours, peer = objective(rk.coef_), objective(svc.coef_.ravel())
+    assert rk.objective_ == pytest.approx(ours, rel=1e-12)
+    assert peer >= ours * (1 - 1e-8) * (1 - 1e-12)      # our certified lower bound holds for the peer
+    assert ours == pytest.approx(peer, rel=2e-3)         # LinearSVC's own tol is not a gap
+
+
+def test_ranksvm_max_iter_bounds_newton_and_epochs_together():
+    from sklearn.exceptions import ConvergenceWarning
+    X, y, g = _ltr_subset(20)
+    rk = skl.LossRanker("pairwise_ranking", solver=DualCDSolver(max_iter=3))   # no fallback
+    with pytest.warns(ConvergenceWarning):
+        rk.fit(X, y, group=g)
+    assert rk.n_iter_ <= 3 and rk.optimality_ > rk.tol
+    objective = _pair_objective(X, y, g, rk.alpha)[0]
+    assert rk.objective_ == pytest.approx(objective(rk.coef_), rel=1e-12)
+
+
+def test_ranksvm_default_settings_converge_on_the_whole_ltr_data():
+    """The whole LTR example (3005 documents, 13,543 pairs) at the default settings: converged, no warning."""
+    from sklearn.exceptions import ConvergenceWarning
+    X, y, g = skl.datasets.load_ltr_example(return_X_y=True)[:3]
+    y, g = np.asarray(y, dtype=float), np.asarray(g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        rk = skl.LossRanker("pairwise_ranking").fit(X, y, group=g)
+    assert rk.solver_ == "dual_cd" and rk.optimality_kind_ == "duality_gap" and rk.optimality_ <= rk.tol
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    objective = _pair_objective(Xd, y, g, rk.alpha)[0]
+    assert rk.objective_ == pytest.approx(objective(rk.coef_), rel=1e-10)
+
+
 def test_ranksvm_stalled_dual_stops_early_and_honestly():
-    """LTR-like data at the default alpha (unscaled features, C_p up to ~100): the pair dual's ascent is
-    too slow to reach tol, so the run stops on the stall rule (far below max_iter), reports itself not
-    converged, and its objective and gap are those of the explicit pair-difference problem."""
+    """LTR-like data at the default alpha (unscaled features, C_p up to ~100), plain coordinate ascent
+    (``max_subspace=0``: no Newton finish): the pair dual's ascent is too slow to reach tol, so the run
+    stops on the stall rule (far below max_iter), reports itself not converged, and its objective and gap
+    are those of the explicit pair-difference problem."""
     from sklearn.exceptions import ConvergenceWarning
 
     from sklearn_losses.losses.ranking import QueryIndex
@@ -492,7 +589,7 @@ def test_ranksvm_stalled_dual_stops_early_and_honestly():
     D = X[pi] - X[pj]
     Cp = c / (alpha * len(y))
     max_iter = 100_000
-    rk = skl.LossRanker("pairwise_ranking", alpha=alpha, solver=DualCDSolver(max_iter=max_iter))
+    rk = skl.LossRanker("pairwise_ranking", alpha=alpha, solver=DualCDSolver(max_iter=max_iter, max_subspace=0))
     with pytest.warns(ConvergenceWarning):
         rk.fit(X, y, group=g)
     assert rk.solver_ == "dual_cd" and rk.optimality_kind_ == "duality_gap"

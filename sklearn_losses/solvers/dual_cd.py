@@ -158,13 +158,47 @@ LP_SNAP = 1e-7
 LP_MAX_SIZE = 2
 
 
-def _signature(index_type):
+#: entries of a float32 X cast to float64 at a time by the products of the certificate (no n×d copy)
+MATVEC_CHUNK = 1 << 16
+
+
+def _blocks(X):
+    """Row blocks of ``X`` of about :data:`MATVEC_CHUNK` entries."""
+    n, d = X.shape
+    per_row = (X.nnz / max(n, 1)) if sp.issparse(X) else d
+    step = max(1, int(MATVEC_CHUNK // max(per_row, 1.0)))
+    return range(0, n, step), step
+
+
+def _matvec(X, v):
+    """``X @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
+    if X.dtype == np.float64:
+        return np.asarray(X @ v, dtype=np.float64).ravel()
+    starts, step = _blocks(X)
+    out = np.empty(X.shape[0])
+    for s0 in starts:
+        out[s0:s0 + step] = np.asarray(X[s0:s0 + step].astype(np.float64) @ v).ravel()
+    return out
+
+
+def _rmatvec(X, v):
+    """``X.T @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
+    if X.dtype == np.float64:
+        return np.asarray(X.T @ v, dtype=np.float64).ravel()
+    starts, step = _blocks(X)
+    out = np.zeros(X.shape[1])
+    for s0 in starts:
+        out += np.asarray(X[s0:s0 + step].astype(np.float64).T @ v[s0:s0 + step]).ravel()
+    return out
+
+
+def _signature(index_type, x_type=types.float64):
     ro = dict(readonly=True)
     f8ro = types.Array(types.float64, 1, "C", **ro)
     return types.void(
         types.boolean,                                  # is_sparse
-        types.Array(types.float64, 2, "C", **ro),       # X (dense; (0, 0) if sparse)
-        f8ro,                                           # data (CSR)
+        types.Array(x_type, 2, "C", **ro),              # X (dense; (0, 0) if sparse): float64 or float32
+        types.Array(x_type, 1, "C", **ro),              # data (CSR), X's element type
         types.Array(index_type, 1, "C", **ro),          # indices (CSR)
         types.Array(index_type, 1, "C", **ro),          # indptr (CSR)
         f8ro,                                           # sgn: s_i
@@ -424,14 +458,36 @@ def _epoch_impl(is_sparse, X, data, indices, indptr, sgn, off, lo, hi, C, QD, hp
 _EPOCH_KERNELS = {}
 
 
-def _epoch(index_dtype):
-    """The epoch kernel for CSR index arrays of ``index_dtype`` (compiled or loaded from cache on first use)."""
-    key = np.dtype(index_dtype).name
+def _epoch(index_dtype, x_dtype=np.float64):
+    """The epoch kernel for CSR index arrays of ``index_dtype`` and X of ``x_dtype`` (float64 or float32).
+
+    Compiled or loaded from numba's cache on first use, one combination at a
+    time. float32 X is read as it is (each value widened to float64 in the
+    arithmetic; ``w``, the dual variables and every sum are float64).
+    """
+    key = (np.dtype(index_dtype).name, np.dtype(x_dtype).name)
     kernel = _EPOCH_KERNELS.get(key)
     if kernel is None:
-        index_type = types.int32 if key == "int32" else types.int64
-        kernel = _EPOCH_KERNELS[key] = njit_cached(_signature(index_type), nogil=True)(_epoch_impl)
+        index_type = types.int32 if key[0] == "int32" else types.int64
+        x_type = types.float32 if key[1] == "float32" else types.float64
+        kernel = _EPOCH_KERNELS[key] = njit_cached(_signature(index_type, x_type), nogil=True)(_epoch_impl)
     return kernel
+
+
+def _row_norms(X):
+    """Squared row norms of a dense or CSR ``X`` in float64 (a float32 ``X`` widened block by block)."""
+    def norms(B):
+        if sp.issparse(B):
+            return np.asarray(B.multiply(B).sum(axis=1), dtype=np.float64).ravel()
+        return np.einsum("ij,ij->i", B, B)
+
+    if X.dtype == np.float64:
+        return norms(X)
+    starts, step = _blocks(X)
+    out = np.empty(X.shape[0])
+    for s0 in starts:
+        out[s0:s0 + step] = norms(X[s0:s0 + step].astype(np.float64))
+    return out
 
 
 # ---------------------------------------------------------------- the driver
@@ -517,7 +573,9 @@ class DualCDSolver(Solver):
     max_subspace : int, default=2000
         Largest free set (or feature count, for the Woodbury form) on which
         active-set Newton steps are taken; 0 turns them off (plain dual
-        coordinate ascent).
+        coordinate ascent). Pairs (RankSVM): the largest feature count for
+        which the smoothed primal Newton phase runs first (see
+        :mod:`~sklearn_losses.solvers.dual_cd_multiclass`).
 
     Notes
     -----
@@ -528,11 +586,21 @@ class DualCDSolver(Solver):
     at 0; the logistic ones just inside ``(0, 1)``); the start ``intercept``
     is the first centre of the intercept's proximal steps.
 
+    float32 ``X`` (dense or CSR) is computed on as it is (``float32 =
+    True``): the per-sample kernel is compiled for float32 and float64 ``X``
+    and widens each value to float64 (``w``, the dual variables and every
+    sum are float64), the certificate's products widen ``X`` block by block;
+    no float64 copy of ``X`` is made. The Crammer–Singer and pair runs take
+    one float64 copy.
+
     Requires the l2 penalty with ``alpha > 0``, a per-sample loss with one
     output that provides ``dual``.
     """
 
     name = "dual_cd"
+    #: the per-sample kernel reads float32 X as it is (float64 w, dual variables and sums); the certificate's
+    #: products widen it block by block (the Crammer–Singer and pair runs take a float64 copy)
+    float32 = True
     #: its convergence depends on the conditioning of the dual: "auto" finishes with subgradient steps
     fallback = "subgradient"
     restartable = False
@@ -587,16 +655,20 @@ class _Run:
                 X = X.copy()
                 X.sum_duplicates()
             idx = np.int32 if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32 else np.int64
-            self.data = np.ascontiguousarray(X.data, dtype=np.float64)
+            # float32 X reaches the kernel as it is (DualCDSolver.float32): no float64 copy
+            xdt = self.x_dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+            if X.dtype != xdt:
+                X = X.astype(xdt)
+            self.data = np.ascontiguousarray(X.data)
             self.indices = np.ascontiguousarray(X.indices, dtype=idx)
             self.indptr = np.ascontiguousarray(X.indptr, dtype=idx)
-            self.Xd = np.empty((0, 0))
-            sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+            self.Xd = np.empty((0, 0), dtype=xdt)
         else:
-            self.Xd = np.ascontiguousarray(X, dtype=np.float64)
-            self.data = np.empty(0)
+            xdt = self.x_dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+            self.Xd = X = np.ascontiguousarray(X, dtype=xdt)
+            self.data = np.empty(0, dtype=xdt)
             self.indices = self.indptr = np.empty(0, dtype=np.int32)
-            sq = np.einsum("ij,ij->i", self.Xd, self.Xd)
+        sq = _row_norms(X)
         self.X = X
         self.nnz = max(int(self.data.size) if self.is_sparse else n * d, 1)
         #: work of visiting one row in an epoch (a dot product and an update)
@@ -667,12 +739,15 @@ class _Run:
 
     # ------------------------------------------------------------ linear algebra
     def _XT(self, v):
-        out = self.X.T @ v
-        return np.asarray(out, dtype=np.float64).ravel()
+        return _rmatvec(self.X, v)
 
     def _X(self, v):
-        out = self.X @ v
-        return np.asarray(out, dtype=np.float64).ravel()
+        return _matvec(self.X, v)
+
+    def _rows(self, F):
+        """``X[F]`` in float64 (a few rows: the subspace steps' systems are float64)."""
+        XF = self.X[F]
+        return XF.astype(np.float64) if XF.dtype != np.float64 else XF
 
     def _conjugate(self, a, ac):
         """``Σ_i C_i (ψ(a_i) − r_i a_i)`` (scaled units)."""
@@ -790,7 +865,7 @@ class _Run:
             if not (dual_ok or primal_ok):
                 break
             use_dual = dual_ok and (not primal_ok or m * m * max(d, 1) + m ** 3 <= m * d * d + d ** 3)
-            XF = self.X[F]
+            XF = self._rows(F)
             sF, CF = self.sgn[F], C[F]
             uF = sF * CF * a[F]
             Dg = kappa / CF
@@ -916,7 +991,7 @@ class _Run:
         if m <= d + fb or not self._lp_ok(m):
             return None
         eps = float(self.spec.epsilon)
-        XF = self.X[F]
+        XF = self._rows(F)
         sF, CF = self.sgn[F], self.C[F]
         aF = a[F]
         g = sF * (self.off[F] - eps * np.sign(aF)) - np.asarray(XF @ w).ravel()
@@ -989,7 +1064,7 @@ class _Run:
         t = 1.0 - excess / mass
         a = a.copy()
         a[inner] *= t
-        w = w - (1.0 - t) * np.asarray(self.X[inner].T @ theta[inner]).ravel()
+        w = w - (1.0 - t) * np.asarray(self._rows(inner).T @ theta[inner]).ravel()
         return a, w
 
     # ------------------------------------------------------------ the loop
@@ -1009,7 +1084,7 @@ class _Run:
             raise ValueError(f"max_iter must be >= 1, got {solver.max_iter}")
         tol = float(solver.tol) if solver.tol is not None else 0.0
         verbose = int(solver.verbose or 0)
-        kernel = _epoch(self.indices.dtype)
+        kernel = _epoch(self.indices.dtype, self.x_dtype)
         sc, ist = self.sc, self.ist
         eps_in = 0.1
         n_eff = self.n_eff
