@@ -217,6 +217,40 @@ def _like_X(X, v):
     return np.asarray(v, dtype=np.float32) if getattr(X, "dtype", None) == np.float32 else v
 
 
+#: entries of a float32 X widened to float64 at a time by matvec64 / rmatvec64 (no n×d float64 copy)
+MATVEC_CHUNK = 1 << 16
+
+
+def row_blocks(X):
+    """Row blocks of ``X`` of about :data:`MATVEC_CHUNK` entries."""
+    n, d = X.shape
+    per_row = (X.nnz / max(n, 1)) if sp.issparse(X) else d
+    step = max(1, int(MATVEC_CHUNK // max(per_row, 1.0)))
+    return range(0, n, step), step
+
+
+def matvec64(X, v):
+    """``X @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
+    if X.dtype == np.float64:
+        return np.asarray(X @ v, dtype=np.float64).ravel()
+    starts, step = row_blocks(X)
+    out = np.empty(X.shape[0])
+    for s0 in starts:
+        out[s0:s0 + step] = np.asarray(X[s0:s0 + step].astype(np.float64) @ v).ravel()
+    return out
+
+
+def rmatvec64(X, v):
+    """``X.T @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
+    if X.dtype == np.float64:
+        return np.asarray(X.T @ v, dtype=np.float64).ravel()
+    starts, step = row_blocks(X)
+    out = np.zeros(X.shape[1])
+    for s0 in starts:
+        out += np.asarray(X[s0:s0 + step].astype(np.float64).T @ v[s0:s0 + step]).ravel()
+    return out
+
+
 def raw_output(X, coef, intercept):
     """``X @ coef + intercept`` for dense or sparse ``X`` (no pass over ``X`` for a zero ``coef``)."""
     if not np.any(coef):

@@ -100,7 +100,8 @@ from numba import types
 
 from .._numba import njit_cached
 from ..losses._dual import DualSpec, MulticlassDualSpec, PairwiseDualSpec
-from ._base import Requirement, Solver, SolverResult, penalty_in, provides
+from ._base import Requirement, Solver, SolverResult, matvec64 as _matvec, penalty_in, provides
+from ._base import rmatvec64 as _rmatvec, row_blocks as _blocks
 from .sgd import _prefetch
 
 __all__ = ["DualCDSolver", "DualSpec"]
@@ -156,40 +157,6 @@ LP_SNAP = 1e-7
 #: ... and for at most this many times the non-zeros of X entries of its constraint matrix
 #: (2: an intercept's constant row on a dense X with every sample free still fits)
 LP_MAX_SIZE = 2
-
-
-#: entries of a float32 X cast to float64 at a time by the products of the certificate (no n×d copy)
-MATVEC_CHUNK = 1 << 16
-
-
-def _blocks(X):
-    """Row blocks of ``X`` of about :data:`MATVEC_CHUNK` entries."""
-    n, d = X.shape
-    per_row = (X.nnz / max(n, 1)) if sp.issparse(X) else d
-    step = max(1, int(MATVEC_CHUNK // max(per_row, 1.0)))
-    return range(0, n, step), step
-
-
-def _matvec(X, v):
-    """``X @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
-    if X.dtype == np.float64:
-        return np.asarray(X @ v, dtype=np.float64).ravel()
-    starts, step = _blocks(X)
-    out = np.empty(X.shape[0])
-    for s0 in starts:
-        out[s0:s0 + step] = np.asarray(X[s0:s0 + step].astype(np.float64) @ v).ravel()
-    return out
-
-
-def _rmatvec(X, v):
-    """``X.T @ v`` as a float64 vector; a float32 ``X`` is cast block by block (float64 accumulation)."""
-    if X.dtype == np.float64:
-        return np.asarray(X.T @ v, dtype=np.float64).ravel()
-    starts, step = _blocks(X)
-    out = np.zeros(X.shape[1])
-    for s0 in starts:
-        out += np.asarray(X[s0:s0 + step].astype(np.float64).T @ v[s0:s0 + step]).ravel()
-    return out
 
 
 def _signature(index_type, x_type=types.float64):

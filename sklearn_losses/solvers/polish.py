@@ -55,8 +55,8 @@ import scipy.sparse as sp
 
 from ..losses._piecewise import PiecewiseLinear
 from .linprog import _description
-from ._base import (ONE_OUTPUT, Solver, SolverResult, objective, penalty_in, provides,
-                    raw_output, structure_in)
+from ._base import (ONE_OUTPUT, Solver, SolverResult, matvec64, objective, penalty_in, provides,
+                    rmatvec64, structure_in)
 
 __all__ = ["ActiveSetPolish", "MAX_ACTIVE"]
 
@@ -162,7 +162,7 @@ class ActiveSetPolish(Solver):
         fit_b = problem.fit_intercept
         w0 = np.asarray(res.coef, dtype=np.float64)
         b0 = float(res.intercept) if fit_b else 0.0
-        t = g * raw_output(Xk, w0, b0) - h
+        t = g * (matvec64(Xk, w0) + b0) - h  # float64 products, a float32 X widened block by block
         # nearest kink of every sample, and its distance
         near = np.abs(t[:, None] - kinks[None, :])
         k_near = near.argmin(axis=1)
@@ -204,10 +204,10 @@ class ActiveSetPolish(Solver):
             a = np.zeros(pos.size)
             a[F] = slope_of_piece[pF]
             u = st * a * g
-            r = np.asarray(Xk[F].T @ u[F]).ravel() if F.size else np.zeros(Xk.shape[1])
+            r = rmatvec64(Xk, np.where(on, 0.0, u))  # Σ_F u_i x_i
             b = 0.0
             if K.size:
-                XK = Xk[K]
+                XK = Xk[K].astype(np.float64)  # the few rows on kinks
                 G = XK @ XK.T
                 G = G.toarray() if sp.issparse(G) else np.asarray(G)
                 c = (kinks[kK] + h[K]) / g[K]
@@ -242,7 +242,7 @@ class ActiveSetPolish(Solver):
                     b = self._canonical_intercept(Xk, w, g, h, F, pF, kinks)
                     if b is None:
                         return None
-            t_new = g * raw_output(Xk, w, b) - h
+            t_new = g * (matvec64(Xk, w) + b) - h
             new = pos.copy()
             span = float(hi[-1] - lo[0])
             if K.size:  # a multiplier outside its subdifferential: the sample leaves the kink
@@ -280,7 +280,7 @@ class ActiveSetPolish(Solver):
     @staticmethod
     def _canonical_intercept(Xk, w, g, h, F, piece, kinks):
         """Midpoint of the interval of intercepts on which no sample crosses a kink."""
-        z = np.asarray(Xk @ w).ravel()
+        z = matvec64(Xk, w)
         # t_i = g_i (z_i + b) − h_i must stay in [κ_{p−1}, κ_p]:  b in [(κ_{p−1}+h)/g − z, (κ_p+h)/g − z]
         lo_t = np.where(piece > 0, kinks[np.maximum(piece - 1, 0)], -np.inf)
         hi_t = np.where(piece < kinks.size, kinks[np.minimum(piece, kinks.size - 1)], np.inf)
@@ -295,6 +295,6 @@ class ActiveSetPolish(Solver):
 
     @staticmethod
     def _gap(pl, value, st, a, h, u, Xk, lam):
-        v = np.asarray(Xk.T @ u).ravel()
+        v = rmatvec64(Xk, u)
         dual = float(np.sum(st * (-a * h - pl.conjugate(a)))) - 0.5 * float(v @ v) / lam
         return max(value - dual, 0.0) / max(abs(value), 1e-300)

@@ -2,7 +2,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import Solver, SolverResult, has_property, objective
+from ._base import Solver, SolverResult, has_property, objective, row_blocks
 from .lbfgs import LBFGSSolver
 
 __all__ = ["SubgradientSolver"]
@@ -42,6 +42,8 @@ class SubgradientSolver(Solver):
     """
 
     name = "subgradient"
+    #: touches X through objective() (float32 products, float64 results) and float64 block sums
+    float32 = True
     blockwise = True
     requires = Solver.requires + (has_property("CONT"),)
     grow = 1.1
@@ -138,12 +140,15 @@ def _inverse_variances(X, sample_weight):
     if hasattr(X, "inverse_variances"):  # blocks: reduced over the blocks
         return X.inverse_variances()
     sw = sample_weight / sample_weight.sum()
-    if sp.issparse(X):
-        mean = np.asarray(X.T @ sw).ravel()
-        sq = np.asarray(X.multiply(X).T @ sw).ravel()
-    else:
-        mean = X.T @ sw
-        sq = (X * X).T @ sw
+    # float64 sums over row blocks (a float32 X is widened block by block, never copied whole)
+    mean = np.zeros(X.shape[1])
+    sq = np.zeros(X.shape[1])
+    starts, step = row_blocks(X)
+    for s0 in starts:
+        B = X[s0:s0 + step].astype(np.float64, copy=False)
+        w = sw[s0:s0 + step]
+        mean += np.asarray(B.T @ w).ravel()
+        sq += np.asarray((B.multiply(B) if sp.issparse(B) else B * B).T @ w).ravel()
     var = sq - mean * mean
     scale = var[var > 0].mean() if np.any(var > 0) else 1.0
     return 1.0 / np.maximum(var, 1e-12 * scale)
