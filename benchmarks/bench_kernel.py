@@ -25,6 +25,12 @@ and a real data set shipped with scikit-learn (``digits``: 0–4 vs 5–9, rbf w
 ``gamma=0.02`` on the raw pixels/16; n=1437 train, so ``"auto"`` is the exact map) to check
 that the exact map's hinge fit is SVC's.
 
+``profile`` splits our default fits into their steps (CPU and wall time, best of
+``--repeats``): the map's ``fit`` (the n_components rule and the landmarks' factorisation),
+its ``transform`` of the training set (kernel blocks and the triangular solve), and the solver
+on those features (``solver="auto"``; for the hinge, the part of it spent in the active-set
+polish that the estimators wrap around ``dual_cd`` is timed separately, and whether it succeeded).
+
 ``exact_cost`` times the exact map's fit (Gram + eigendecomposition + solve) at n = 1000,
 2000, 4000 against Nyström with the rule — the measurement behind
 ``EXACT_KERNEL_MAX_SAMPLES``.
@@ -34,8 +40,10 @@ Usage::
     python benchmarks/bench_kernel.py                  # all cases
     python benchmarks/bench_kernel.py --quick          # 1 repeat, fewer fits
     python benchmarks/bench_kernel.py --cases synthetic
+    python benchmarks/bench_kernel.py --cases profile
 """
 import argparse
+import contextlib
 import time
 import warnings
 
@@ -126,6 +134,63 @@ def run_case(name, data, repeats, quick):
         print(f"{label:<40} {t:9.2f} {t / svc_t:6.2f} {est.score(Xte, yte):9.4f}  {note}", flush=True)
 
 
+def _timed(f, repeats):
+    """Best-of-``repeats`` (wall, CPU) seconds of ``f()`` and its last result."""
+    wall = cpu = np.inf
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        out = f()
+        cpu, wall = min(cpu, time.process_time() - c), min(wall, time.perf_counter() - w)
+    return wall, cpu, out
+
+
+def run_profile(name, data, repeats):
+    (Xtr_, Xte, ytr_, yte), gamma = data
+    from sklearn_losses.models._kernel import KernelModel
+    print(f"== profile ({name}): where a default fit's time goes (wall / CPU seconds, best of {repeats})")
+    for alpha in (1e-4, 1.0 / len(ytr_)):  # SVC C = 0.5 and C = 1
+        w0, c0, km = _timed(lambda: KernelModel(gamma=gamma, random_state=0, alpha=alpha).fit(Xtr_), repeats)
+        w1, c1, F = _timed(lambda: km.transform(Xtr_), repeats)
+        Ft = km.transform(Xte)
+        print(f"   alpha={alpha:.3g}: map fit (rule {[m for m, _ in km.n_components_trace_]} + "
+              f"{km.factorization_}) {w0:.3f} / {c0:.3f}   transform {F.shape} {w1:.3f} / {c1:.3f}")
+        for loss in ("hinge", "cross_entropy"):
+            def fit():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return LossClassifier(loss, alpha=alpha, random_state=0).fit(F, ytr_)
+            with _polish_timer() as polish:
+                w2, c2, est = _timed(fit, repeats)
+            extra = ""
+            if polish:
+                extra = (f" [polish: {min(p[0] for p in polish):.3f} / {min(p[1] for p in polish):.3f}, "
+                         f"{'succeeded' if polish[-1][2] else 'failed'}]")
+            print(f"      solver {loss} -> {est.solver_}: {w2:.3f} / {c2:.3f}{extra}  "
+                  f"(n_iter {est.n_iter_}, {est.optimality_kind_} {est.optimality_:.2g}); "
+                  f"total {w0 + w1 + w2:.2f} / {c0 + c1 + c2:.2f}; test acc {est.score(Ft, yte):.4f}", flush=True)
+
+
+@contextlib.contextmanager
+def _polish_timer():
+    """Record (wall, CPU, succeeded) of every ActiveSetPolish._polish call (a measurement hook)."""
+    from sklearn_losses.solvers import polish as module
+    calls, original = [], getattr(module.ActiveSetPolish, "_polish", None)
+    if original is None:  # the polish changed shape: nothing to time
+        yield calls
+        return
+
+    def timed(self, *args, **kwargs):
+        w, c = time.perf_counter(), time.process_time()
+        out = original(self, *args, **kwargs)
+        calls.append((time.perf_counter() - w, time.process_time() - c, out is not None))
+        return out
+    module.ActiveSetPolish._polish = timed
+    try:
+        yield calls
+    finally:
+        module.ActiveSetPolish._polish = original
+
+
 def run_digits(repeats):
     X, y = load_digits(return_X_y=True)
     X, y = X / 16.0, (y >= 5).astype(int)
@@ -162,13 +227,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--cases", nargs="*", default=["synthetic", "moons", "digits", "exact_cost"])
+    parser.add_argument("--cases", nargs="*",
+                        default=["profile", "synthetic", "moons", "digits", "exact_cost"])
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     ctx = threadpool_limits(1) if threadpool_limits is not None else None
     try:
         if ctx is not None:
             ctx.__enter__()
+        if "profile" in args.cases:
+            run_profile("synthetic", synthetic(), repeats)
         if "synthetic" in args.cases:
             run_case("synthetic", synthetic(), repeats, args.quick)
         if "moons" in args.cases:

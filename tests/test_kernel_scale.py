@@ -38,7 +38,7 @@ def test_auto_switches_at_the_documented_size():
 
 def test_n_components_rule_meets_its_criterion():
     X, _ = _clf_data(6000, d=6)
-    for alpha in (1e-2, 1e-4, 1e-5):  # one, two and three steps
+    for alpha in (1e-2, 1e-4, 1e-5):  # one, three and five steps
         km = KernelModel(gamma=0.2, kernel_approximation="nystroem", random_state=0, alpha=alpha).fit(X)
         m = km.n_components_
         assert m in COMPONENT_STEPS and m <= MAX_COMPONENTS
@@ -46,6 +46,7 @@ def test_n_components_rule_meets_its_criterion():
         K = rbf_kernel(km.components_, gamma=0.2)
         d_eff = np.trace(np.linalg.solve(K + m * alpha * np.eye(m), K))
         assert effective_dimension(np.linalg.eigvalsh(K), m, alpha) == pytest.approx(d_eff, rel=1e-8)
+        assert km.n_components_trace_[-1] == (m, pytest.approx(d_eff, rel=1e-8))  # the rule's own value
         assert m >= OVERSAMPLING * d_eff or m == MAX_COMPONENTS
         # minimal: the previous step (a prefix of the same landmarks) did not meet it
         steps = [s for s, _ in km.n_components_trace_]
@@ -101,3 +102,78 @@ def test_nystroem_rule_reaches_svc_accuracy(monkeypatch):
     assert ours.model_.method_ == "nystroem" and ours.model_.n_components_ < n
     svc = SVC(gamma=gamma, C=1.0 / (n * alpha)).fit(Xtr, ytr)
     assert ours.score(Xte, yte) >= svc.score(Xte, yte) - 0.005
+
+
+def test_rbf_block_and_both_square_roots_give_the_nystroem_kernel():
+    # an outside oracle: k(x, Z) K_ZZ⁺ k(Z, x') from sklearn's rbf_kernel and numpy's pinv
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(700, 5))
+    np.testing.assert_allclose(_kernel._rbf(X[:300], X[300:], 0.3), rbf_kernel(X[:300], X[300:], gamma=0.3),
+                               rtol=0, atol=1e-13)
+    km = KernelModel(gamma=0.3, n_components=60, kernel_approximation="nystroem", random_state=0).fit(X)
+    assert km.factorization_ == "cholesky" and km.normalization_ is None
+    Z = km.components_
+    ref = rbf_kernel(X, Z, gamma=0.3) @ np.linalg.pinv(rbf_kernel(Z, gamma=0.3)) @ rbf_kernel(Z, X, gamma=0.3)
+    F = km.transform(X)
+    np.testing.assert_allclose(F @ F.T, ref, atol=1e-9)
+    # repeated landmarks make K_ZZ singular: the eigendecomposition (null directions dropped) takes over
+    Xd = np.vstack([X[:40], X[:40], X[40:]])
+    kd = KernelModel(gamma=0.3, n_components=Xd.shape[0], kernel_approximation="nystroem", random_state=0).fit(Xd)
+    assert kd.factorization_ == "eigh" and kd.cholesky_ is None
+    Fd = kd.transform(Xd[:100])
+    np.testing.assert_allclose(Fd @ Fd.T, rbf_kernel(Xd[:100], gamma=0.3), atol=1e-7)
+    # rows of transform are computed block by block: the blocks do not change them
+    small = KernelModel(gamma=0.3, n_components=60, kernel_approximation="nystroem", random_state=0).fit(X)
+    old = _kernel.BLOCK_ELEMENTS
+    try:
+        _kernel.BLOCK_ELEMENTS = 7 * 60  # 7 rows per block
+        np.testing.assert_allclose(small.transform(X), F, rtol=0, atol=1e-12)
+    finally:
+        _kernel.BLOCK_ELEMENTS = old
+
+
+def test_exact_training_features_are_the_factor_and_are_not_kept():
+    import pickle
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 6))
+    km = KernelModel(gamma=0.2, kernel_approximation="exact").fit(X)
+    assert km.factorization_ == "cholesky"
+    F_fit = km.transform(X)  # the factor L itself (K = L Lᵀ)
+    assert km._fit_features is None  # used once, then dropped
+    F_again = km.transform(X)  # computed: k(X, X) L⁻ᵀ
+    np.testing.assert_allclose(F_fit, F_again, atol=1e-9)
+    np.testing.assert_allclose(F_fit @ F_fit.T, rbf_kernel(X, gamma=0.2), atol=1e-12)
+    # a different array of the same shape is not mistaken for the training data
+    km2 = KernelModel(gamma=0.2, kernel_approximation="exact").fit(X)
+    X2 = X + 0.5
+    np.testing.assert_allclose(km2.transform(X2), km.transform(X2), atol=1e-12)
+    # the one-use cache is not part of the pickled model
+    km3 = KernelModel(gamma=0.2, kernel_approximation="exact").fit(X)
+    assert "_fit_features" not in pickle.loads(pickle.dumps(km3)).__dict__
+
+
+def test_effective_dimension_by_cholesky_is_the_eigenvalue_sum():
+    rng = np.random.default_rng(5)
+    Z = rng.normal(size=(300, 4))
+    K = rbf_kernel(Z, gamma=0.25)
+    lam = np.linalg.eigvalsh(K)
+    for alpha in (1e-1, 1e-3, 1e-6, 0.0):
+        assert _kernel._effective_dimension_gram(K, alpha) == pytest.approx(
+            effective_dimension(lam, 300, alpha), rel=1e-8)
+
+
+def test_nystroem_objective_brackets_the_exact_optimum(monkeypatch):
+    # the Nyström model is a function of the exact problem (f = k(·, Z) K_ZZ⁻¹ ... with ‖w‖ its RKHS
+    # norm), so its objective is at least the exact optimum (SVC's, an outside oracle) and, at the
+    # rule's m, at most NYSTROEM_OBJECTIVE_RTOL above it
+    monkeypatch.setattr(_kernel, "EXACT_KERNEL_MAX_SAMPLES", 1000)
+    X, y = _clf_data(1500, d=6, class_sep=0.7, flip_y=0.05, seed=3)
+    n, alpha, gamma = len(y), 1e-3, 1.0 / 6
+    ours = LossClassifier("hinge", model="kernel", gamma=gamma, alpha=alpha, random_state=0,
+                          solver=DualCDSolver(tol=1e-8, max_iter=20000)).fit(X, y)
+    assert ours.model_.method_ == "nystroem"
+    svc = SVC(gamma=gamma, C=1.0 / (n * alpha), tol=1e-8).fit(X, y)
+    dc = svc.dual_coef_.ravel()
+    p_exact = np.maximum(0.0, 1.0 - (2 * y - 1) * svc.decision_function(X)).mean() + \
+        0.5 * alpha * dc @ rbf_kernel(svc.support_vectors_, gamma=gamma) @ dc
+    assert p_exact * (1 - 1e-6) <= ours.objective_ <= p_exact * (1 + _kernel.NYSTROEM_OBJECTIVE_RTOL)
