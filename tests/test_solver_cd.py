@@ -162,14 +162,18 @@ def _logistic(y, f):
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
-@pytest.mark.parametrize("newton", [False, "auto"])
+@pytest.mark.parametrize("newton, gram", [(False, "auto"), ("auto", "auto"), ("auto", False)])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_huber_l1_matches_scipy_split(fmt, newton, fit_intercept):
+def test_huber_l1_matches_scipy_split(fmt, newton, gram, fit_intercept):
     X, y = _regression(n=300, d=15, seed=3)
     y[:15] += 25.0  # outliers: the linear parts of huber are active
     X = sp.csr_matrix(X) if fmt == "csr" else X
     alpha = 0.05
-    res = _solve(_problem(X, y, loss="huber", alpha=alpha, delta=1.5, fit_intercept=fit_intercept), newton=newton)
+    solver = CoordinateDescentSolver(tol=1e-10, max_iter=100_000, newton=newton, gram=gram)
+    res = solver.solve(_problem(X, y, loss="huber", alpha=alpha, delta=1.5, fit_intercept=fit_intercept),
+                       np.zeros(15), 0.0)
+    # dense + proximal Newton + gram="auto": the steps' model is the Hessian's Gram matrix
+    assert solver.used_gram_ == (fmt == "dense" and newton == "auto" and gram == "auto")
     w, b, f = _split_reference(X, y, _huber(1.5), alpha, fit_intercept=fit_intercept)
     assert res.converged and res.certificate <= 1e-10
     assert res.objective <= f + 1e-12
@@ -343,7 +347,10 @@ def test_requirements():
     for key in ("mean_absolute_error", "hinge", "quantile"):
         missing = cd.unmet(capabilities(get_loss(key)), "l1")
         assert any("curvature_bound" in m for m in missing), (key, missing)
-    assert cd.unmet(capabilities(get_loss("cross_entropy")), "l1", n_outputs=3)
+    # K outputs: with a loss that provides hessian_product (multinomial), not without, nor with an output map
+    assert not cd.unmet(capabilities(get_loss("cross_entropy")), "l1", n_outputs=3)
+    assert any("hessian_product" in m for m in cd.unmet(capabilities(get_loss("huber")), "l1", n_outputs=3))
+    assert cd.unmet(capabilities(get_loss("cross_entropy")), "l1", n_outputs=3, output_map=object())
     X, y = _regression(n=50, d=4)
     with pytest.raises(ValueError, match="curvature_bound"):
         cd.solve(_problem(X, y, loss="mean_absolute_error"), np.zeros(4), 0.0)
@@ -424,7 +431,102 @@ def test_gram_centres_large_means_and_falls_back_to_the_data(monkeypatch):
     solver = CoordinateDescentSolver(tol=1e-10)
     solver.solve(_problem(X, y, alpha=2 * a), np.zeros(10), 0.0)
     assert solver.used_gram_
-    monkeypatch.setitem(cd_module._DENSE_KERNELS, "gram_cd", lambda *args: (1, np.inf))
+    monkeypatch.setitem(cd_module._dense_kernels(), "gram_cd", lambda *args: (1, np.inf))
     res = solver.solve(_problem(X, y, alpha=2 * a), np.zeros(10), 0.0)
     assert not solver.used_gram_ and res.converged
     np.testing.assert_allclose(res.coef, sk.coef_, atol=1e-7)
+
+
+# ------------------------------------------------------------------ proximal Newton: Gram, K outputs, auto
+def _softmax_objective(X, y, W, b, alpha):
+    from scipy.special import logsumexp
+
+    S = np.asarray(X @ W.T) + b
+    return float(np.mean(logsumexp(S, axis=1) - S[np.arange(len(y)), y])) + alpha * np.abs(W).sum()
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_multinomial_l1_matches_saga(fmt):
+    """K = 3 classes, l1: the native multinomial fit (proximal Newton on the full Hessian) is saga's optimum."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
+    X[:, 0] += 4.0  # a large mean: the intercepts' Schur complement
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    alpha = 0.01
+    est = LossClassifier(penalty="l1", alpha=alpha, tol=1e-9).fit(X, y)
+    assert est.solver_ == "cd" and est.optimality_ <= 1e-9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saga = LogisticRegression(C=1 / (400 * alpha), l1_ratio=1.0, solver="saga", tol=1e-13,
+                                  max_iter=200_000).fit(X, y)
+    ours, theirs = _softmax_objective(X, y, est.coef_, est.intercept_, alpha), \
+        _softmax_objective(X, y, saga.coef_, saga.intercept_, alpha)
+    assert ours <= theirs + 1e-12
+    np.testing.assert_allclose(est.coef_, saga.coef_, atol=1e-6)
+    np.testing.assert_allclose(est.predict_proba(X), saga.predict_proba(X), atol=1e-7)
+
+
+def test_gram_newton_elastic_net_and_weights_match_the_split():
+    """Dense logistic elastic net with sample weights on the Hessian's Gram matrix vs scipy's split optimum."""
+    rng = np.random.default_rng(8)
+    n, d = 500, 20
+    Z = rng.standard_normal((n, d))
+    X = Z + rng.standard_normal(d) * 3  # large feature means
+    yb = (Z @ rng.standard_normal(d) * 0.3 + 0.5 + rng.standard_normal(n) > 0).astype(float)
+    sw = rng.integers(1, 4, n).astype(float)
+    alpha, rho = 0.02, 0.7
+    pb = _problem(X, yb, loss="cross_entropy", penalty="elasticnet", alpha=alpha, l1_ratio=rho, sample_weight=sw)
+    solver = CoordinateDescentSolver(tol=1e-10)
+    res = solver.solve(pb, np.zeros(d), 0.0)
+    assert solver.used_gram_ and solver.used_newton_ and res.converged
+    l2 = alpha * (1 - rho)
+
+    def per_sample(y, f):
+        return _logistic(y, f)
+
+    # the split reference with weights: rows repeated by their integer weights, l2 part added to the loss
+    rep = np.repeat(np.arange(n), sw.astype(int))
+    Xr, yr = X[rep], yb[rep]
+    d2 = d
+
+    def fun(z):
+        w = z[:d2] - z[d2:2 * d2]
+        b = z[-1]
+        f = Xr @ w + b
+        loss, dloss = per_sample(yr, f)
+        g = Xr.T @ dloss / len(yr) + l2 * w
+        grad = np.concatenate([g + alpha * rho, -g + alpha * rho, [dloss.mean()]])
+        return float(loss.mean()) + 0.5 * l2 * w @ w + alpha * rho * z[:2 * d2].sum(), grad
+
+    ref = minimize(fun, np.zeros(2 * d + 1), jac=True, method="L-BFGS-B",
+                   bounds=[(0, None)] * (2 * d) + [(None, None)],
+                   options=dict(maxiter=100_000, maxfun=200_000, ftol=1e-15, gtol=1e-12))
+    assert res.objective <= ref.fun + 1e-12
+    np.testing.assert_allclose(res.coef, ref.x[:d] - ref.x[d:2 * d], atol=2e-5)
+
+
+def test_auto_picks_cd_for_l1_on_dense_non_quadratic_losses():
+    from sklearn_losses.solvers import select_solver
+
+    for key in ("huber", "cross_entropy", "log_cosh", "smoothed_hinge"):
+        caps = capabilities(get_loss(key))
+        assert select_solver(caps, "l1", 1000, n_features=50, alpha=0.1) == "cd", key
+        assert select_solver(caps, "elasticnet", 1000, n_features=50, alpha=0.1, l1_ratio=0.5) == "cd", key
+    ce = capabilities(get_loss("cross_entropy"))
+    assert select_solver(ce, "l1", 1000, n_outputs=3, n_features=50, alpha=0.1) == "cd"
+    # a model too large for the full Hessian (n_features · K): L-BFGS-B on the split
+    big = CoordinateDescentSolver.multi_max_params
+    assert select_solver(ce, "l1", 1000, n_outputs=4, n_features=big, alpha=0.1) == "lbfgs"
+
+
+def _check_estimator_cases():
+    from sklearn.utils.estimator_checks import parametrize_with_checks
+
+    return parametrize_with_checks([LossRegressor("huber", penalty="l1"), LossClassifier(penalty="l1")])
+
+
+@_check_estimator_cases()
+def test_sklearn_compatible_l1(estimator, check):
+    """check_estimator with no expected failures (sample-weight equivalence needs the exact optimum)."""
+    check(estimator)

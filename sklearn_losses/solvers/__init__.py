@@ -60,10 +60,20 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
        ``n_samples · n_features · pieces ≤ LP_MAX_ENTRIES`` (measured 20–90× faster than
        QuantileRegressor's primal LP and 2–15× faster than ``subgradient``, and exact);
        an l1 or elastic-net penalty with a convex per-sample loss that provides ``kernel`` and
-       ``curvature_bound``, if the loss is quadratic or the data sparse → ``cd``, proximal
-       coordinate descent with working sets and Anderson acceleration (measured 0.41 / 0.55×
-       skglm and 0.46 / 0.095× sklearn Lasso, dense 200k×100 / CSR 100k×50k, at a 1e-6 gap;
-       on dense data with a non-quadratic loss L-BFGS stays faster);
+       ``curvature_bound``, dense or sparse → ``cd``, proximal coordinate descent with working
+       sets and Anderson acceleration (squared loss: measured 0.41 / 0.55× skglm and 0.46 /
+       0.095× sklearn Lasso, dense 200k×100 / CSR 100k×50k, at a 1e-6 gap); other losses take
+       exact proximal Newton steps (on dense data with few features the step's model is the
+       working set's Hessian ``X_wsᵀ D X_ws``), exact where the L-BFGS-B split stops at a
+       projected-gradient tolerance (it fails scikit-learn's sample-weight checks with Huber
+       and logistic l1); measured at a 1e-6 gap (``benchmarks/bench_cd.py``, dense ×100
+       features): l1 logistic on ``make_classification`` 0.35× the L-BFGS-B split at
+       n = 200k (which does not reach the gap at 20k) and 0.006× skglm ``ProxNewton`` at 20k;
+       Huber l1 0.28–0.38× skglm ``AndersonCD`` and 1.1–1.25× the split (20k / 200k: the one
+       case measured where the inexact split is faster); with K outputs (multinomial,
+       a loss that provides ``hessian_product``) while ``n_features · K ≤
+       CoordinateDescentSolver.multi_max_params`` (2048: the step's model is the full
+       ``pK × pK`` Hessian);
     3. a loss with a ``trivial_minimizer`` (perceptron) → ``sgd`` where SGD can run (the online
        algorithm; the batch optimum is the zero model);
     4. a differentiable convex per-sample loss that declares its curvature
@@ -132,8 +142,8 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
     if not ClosedFormSolver().unmet(caps, penalty, n_outputs, output_map):
         return "closed_form"
     l1_part = penalty == "l1" or (penalty == "elasticnet" and (l1_ratio is None or l1_ratio > 0))
-    if l1_part and (caps.quadratic or sparse) and \
-            not CoordinateDescentSolver().unmet(caps, penalty, n_outputs, output_map):
+    if l1_part and (n_outputs == 1 or (n_features or 0) * n_outputs <= CoordinateDescentSolver.multi_max_params) \
+            and not CoordinateDescentSolver().unmet(caps, penalty, n_outputs, output_map):
         return "cd"
     if not LinearProgramSolver().unmet(caps, penalty, n_outputs, output_map):
         pieces = len(caps.linear_program().slopes) - 1
