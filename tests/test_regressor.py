@@ -333,6 +333,26 @@ def test_verbose_and_convergence_warning(diabetes, capsys):
         LossRegressor("huber", max_iter=2, tol=1e-12).fit(X, y)
 
 
+@pytest.mark.parametrize("n_iter, certificate, match", [
+    (100, 1e-6, "did not converge in 100 iterations"),   # max_iter ran out
+    (3, 1e-6, "stopped after 3 of 100 iterations without meeting its stopping rule"),  # stalled early
+    (3, 1e-1, "above tol"),                                # stopped above tol
+])
+def test_convergence_warning_says_why_the_fit_stopped(diabetes, n_iter, certificate, match):
+    """The warning names max_iter only when max_iter ran out (a stall before it says so)."""
+    from sklearn_losses.solvers import LBFGSSolver, SolverResult
+
+    X, y = diabetes
+
+    class Stub(LBFGSSolver):
+        def solve(self, problem, coef, intercept, state=None):
+            return SolverResult(coef=coef, intercept=intercept, n_iter=n_iter, converged=False,
+                                objective=0.0, certificate=certificate, certificate_kind="gradient_norm")
+
+    with pytest.warns(ConvergenceWarning, match=match):
+        LossRegressor("huber", solver=Stub(max_iter=100, tol=1e-3)).fit(X, y)
+
+
 # ---------------------------------------------------------------- errors
 def test_bad_input_errors(diabetes):
     X, y = diabetes

@@ -496,10 +496,21 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             name = f"{name} (finished by {used})"
         short = [r for r in results if tol is not None and np.isfinite(r.certificate)
                  and r.certificate > tol]
-        if not all(r.converged for r in results):
+        max_iter = getattr(solver, "max_iter", None)
+        unconverged = [r for r in results if not r.converged]
+        if unconverged and (max_iter is None or any(int(r.n_iter) >= int(max_iter) for r in unconverged)):
             warnings.warn(
-                f"solver {name!r} did not converge in {solver.max_iter} iterations (max_iter); "
+                f"solver {name!r} did not converge in {max_iter} iterations (max_iter); "
                 "increase max_iter, loosen tol, or scale the features.",
+                ConvergenceWarning, stacklevel=4,
+            )
+        elif unconverged and not short:  # stopped before max_iter: no step could lower the objective
+            worst = max(unconverged, key=lambda r: r.certificate if np.isfinite(r.certificate) else -np.inf)
+            warnings.warn(
+                f"solver {name!r} stopped after {int(worst.n_iter)} of {max_iter} iterations without meeting "
+                f"its stopping rule (optimality {worst.certificate:.3g}, {worst.certificate_kind}): no further "
+                f"step lowered the objective (tol={tol!r} may be below what float64 can certify on this "
+                "problem); loosen tol or scale the features.",
                 ConvergenceWarning, stacklevel=4,
             )
         elif short:
