@@ -34,7 +34,13 @@ Cases:
 * ``huber_dense``: Huber (delta=1) + l2, dense n=200k, d=100 with 10% gross
   outliers, against scipy's L-BFGS-B on the same objective (numpy value and
   gradient: one ``X @ w``, one ``X.T @ g`` per evaluation), both started from
-  ``w = 0, b = median(y)``; target gap 1e-8.
+  ``w = 0, b = median(y)``; target gap 1e-8. Two rows: ``NewtonSolver.solve`` on
+  the same ``Problem`` from the same start (solver against solver), and
+  ``LossRegressor.fit``, which also validates the input and computes its start
+  (the weighted median of ``y``), which the peer is given.
+* ``logistic_dense_float32``: the logistic case given as float32 (``NewtonSolver``
+  computes on it as given, no float64 copy), against ours on the float64 copy of the
+  same numbers; the note gives the difference of the two objectives.
 * ``logistic_dense_correlated``, ``huber_dense_correlated``: the same with
   standard-normal features given an AR(1) correlation ``0.9^|i-j|`` (unit
   variances; the isotropic features of the other cases are the easiest case
@@ -213,6 +219,28 @@ def bench_multinomial_synthetic(quick=False):
     return _logistic_case(f"multinomial dense n={n} d={d} K=10", X, y, 10, ALPHA, 3 if quick else 5)
 
 
+def bench_logistic_dense_float32(quick=False):
+    """Binary L2 logistic, dense 200k x 100 given as float32: ours on float32 against ours on float64."""
+    n, d = (20_000, 100) if quick else (200_000, 100)
+    X, y = _dense_data(n, d, seed=1)
+    X32 = X.astype(np.float32)
+    X64 = X32.astype(np.float64)  # the same numbers
+    problem = Problem(X=X64, y=y.astype(float), sample_weight=np.ones(n), loss=get_loss("cross_entropy"),
+                      penalty="l2", alpha=ALPHA)
+
+    def ours(XX):
+        return LossClassifier("cross_entropy", alpha=ALPHA, solver=NewtonSolver(tol=1e-4)).fit(XX, y)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        e32, e64 = ours(X32), ours(X64)
+        f32 = objective(problem, e32.coef_.ravel(), float(e32.intercept_[0]))[0]
+        f64 = objective(problem, e64.coef_.ravel(), float(e64.intercept_[0]))[0]
+        o, s = median_times([lambda: ours(X32), lambda: ours(X64)], 3 if quick else 5)
+    return [(f"logistic dense n={n} d={d}: float32 X vs float64 X (ours both, tol=1e-4)", o, s,
+             f"objectives (on float64): relative difference {abs(f32 - f64) / abs(f64):.1e}; "
+             f"{_n_iter(e32)} / {_n_iter(e64)} it")]
+
+
 # ------------------------------------------------------------------- huber
 def _huber_data(n, d, seed=3, rho=0.0):
     rng = np.random.default_rng(seed)
@@ -264,15 +292,22 @@ def bench_huber_dense(quick=False, target=1e-8, rho=0.0):
         def gap_peer(res):
             return max((objective(problem, res.x[:d], float(res.x[d]))[0] - f_star) / abs(f_star), 0)
 
+        def ours_solver(tol):  # the solver alone, from the peer's start, on the same Problem
+            return NewtonSolver(tol=tol).solve(problem, np.zeros(d), b0)
+
         o_tol, o_est, o_gap = _loosest(ours, gap_ours, target)
         s_tol, s_res, s_gap = _loosest(scipy_lbfgs, gap_peer, target, ladder=(1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9,
                                                                             1e-10, 1e-11, 1e-12, 1e-13))
-        o, s = median_times([_quiet(lambda: ours(o_tol)), lambda: scipy_lbfgs(s_tol)], repeats)
+        o, o_solver, s = median_times([_quiet(lambda: ours(o_tol)), lambda: ours_solver(o_tol),
+                                       lambda: scipy_lbfgs(s_tol)], repeats)
         od = _quiet(lambda: ours(1e-4))()
     label = f"huber+l2 dense{f' AR({rho:g})' if rho else ''} n={n} d={d}"
-    return [(f"{label}: to gap {target:g} vs scipy L-BFGS-B", o, s,
-             f"tol ours={o_tol:g} ({_n_iter(o_est)} it, gap {o_gap:.1e}), gtol={s_tol:g} ({s_res.nit} it, "
-             f"gap {s_gap:.1e}); ours at tol=1e-4: gap {gap_ours(od):.1e}")]
+    note = (f"tol ours={o_tol:g} ({_n_iter(o_est)} it, gap {o_gap:.1e}), gtol={s_tol:g} ({s_res.nit} it, "
+            f"gap {s_gap:.1e}); ours at tol=1e-4: gap {gap_ours(od):.1e}")
+    return [(f"{label}: to gap {target:g}, solver vs scipy L-BFGS-B", o_solver, s,
+             "NewtonSolver.solve on the same Problem from the same start; " + note),
+            (f"{label}: to gap {target:g}, LossRegressor vs scipy L-BFGS-B", o, s,
+             "ours with input validation and its start (the weighted median), the peer without")]
 
 
 def bench_huber_dense_correlated(quick=False):
@@ -283,6 +318,7 @@ def bench_huber_dense_correlated(quick=False):
 CASES = [
     ("logistic_dense", bench_logistic_dense),
     ("logistic_dense_correlated", bench_logistic_dense_correlated),
+    ("logistic_dense_float32", bench_logistic_dense_float32),
     ("logistic_sparse", bench_logistic_sparse),
     ("multinomial_digits", bench_multinomial_digits),
     ("multinomial_synthetic", bench_multinomial_synthetic),

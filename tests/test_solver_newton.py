@@ -412,3 +412,78 @@ def test_max_iter_reached_is_not_converged(binary):
         warnings.simplefilter("ignore")
         res = _solve(_problem(X, y, "cross_entropy"), max_iter=1, tol=1e-12)
     assert res.n_iter == 1 and not res.converged and res.certificate > 1e-12
+
+
+# ------------------------------------------------------- first line search
+@pytest.mark.parametrize("first_line_search", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])  # CSR, all rows, CG: the fused unit step is tried first
+def test_first_line_search_reaches_the_same_optimum(binary, first_line_search, sparse):
+    X, y = binary
+    n = X.shape[0]
+    lr = LogisticRegression(C=1.0 / (n * ALPHA), tol=1e-12, max_iter=10_000).fit(X, y)
+    XX = sp.csr_matrix(X) if sparse else X
+    res = _solve(_problem(XX, y, "cross_entropy"), first_line_search=first_line_search, inner="cg")
+    assert res.converged and res.certificate <= 1e-10
+    assert _rel(res.coef, lr.coef_.ravel()) < 1e-6 and abs(res.intercept - lr.intercept_[0]) < 1e-6
+
+
+@pytest.mark.parametrize("loss, data", [("cross_entropy", "binary"), ("huber", "regression")])
+def test_first_line_search_minimises_along_the_first_direction(binary, regression, loss, data):
+    """The first iterate is the minimum of f along the first Newton direction: at least as good as
+    the unit step or its backtracked version (the same direction: same Hessian, same start),
+    and f is flat there along the segment from the start (checked against a fine grid)."""
+    X, y = binary if data == "binary" else regression
+    pr = _problem(X, y, loss)
+    d = X.shape[1]
+    b0 = 0.0 if data == "binary" else float(np.median(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = NewtonSolver(max_iter=1, tol=1e-12, first_line_search=True).solve(pr, np.zeros(d), b0)
+        unit = NewtonSolver(max_iter=1, tol=1e-12, first_line_search=False).solve(pr, np.zeros(d), b0)
+    t_exact, t_unit = exact.history[0]["step"], unit.history[0]["step"]
+    assert exact.objective <= unit.objective
+    # the direction is the same (same Hessian at the same start): the unit-step iterate, rescaled
+    w0 = np.append(np.zeros(d), b0)
+    direction = (np.append(unit.coef, unit.intercept) - w0) / t_unit
+    np.testing.assert_allclose(np.append(exact.coef, exact.intercept), w0 + t_exact * direction, rtol=1e-8,
+                               atol=1e-10)
+    grid = np.linspace(0.0, 4.0 * max(t_exact, 1.0), 401)
+    f_grid = [objective(pr, *(lambda v: (v[:d], v[d]))(w0 + t * direction))[0] for t in grid]
+    f0 = objective(pr, np.zeros(d), b0)[0]
+    assert exact.objective - min(f_grid) <= 1e-2 * (f0 - min(f_grid))
+    if data == "binary":  # from the zero model, logistic regression's Newton step is too short
+        assert t_exact > 1.2 and exact.objective < unit.objective
+
+
+# ------------------------------------------- compiled passes vs the small-problem path
+@pytest.fixture(scope="module")
+def large_dense():
+    """n d = 216k > newton._SMALL_ENTRIES: the compiled dense passes and a sub-sampled Hessian."""
+    rng = np.random.default_rng(8)
+    n, d = 24_000, 9
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, d)
+    z = X @ rng.standard_normal(d) / 2
+    y_bin = (z + rng.standard_normal(n) > 0.2).astype(float)
+    y_reg = z + 1.0 + 0.5 * rng.standard_normal(n)
+    y_reg[rng.random(n) < 0.1] += 10.0
+    return X, y_bin, y_reg
+
+
+@pytest.mark.parametrize("small_path", [False, True])
+@pytest.mark.parametrize("inner", ["cholesky", "cg"])
+def test_compiled_and_numpy_paths_match_outside_optima(large_dense, small_path, inner, monkeypatch):
+    from sklearn_losses.solvers import newton
+
+    X, y_bin, y_reg = large_dense
+    n, d = X.shape
+    if small_path:  # the numpy / BLAS path of small problems, on the same data
+        monkeypatch.setattr(newton, "_SMALL_ENTRIES", 10 * n * d)
+    lr = LogisticRegression(C=1.0 / (n * ALPHA), tol=1e-12, max_iter=10_000).fit(X, y_bin)
+    # tol=1e-9: at 1e-10 the last decreases are at the rounding level of f (n = 24k terms)
+    res = _solve(_problem(X, y_bin, "cross_entropy"), inner=inner, tol=1e-9)
+    assert res.converged and res.history[0]["hessian_rows"] < n   # a sub-sampled Hessian
+    assert _rel(res.coef, lr.coef_.ravel()) < 1e-6 and abs(res.intercept - lr.intercept_[0]) < 1e-6
+    ref = _scipy_reference(X, y_reg, _huber(1.0))
+    hub = NewtonSolver(tol=1e-9, inner=inner).solve(_problem(X, y_reg, "huber", delta=1.0), np.zeros(d),
+                                                       float(np.median(y_reg)))
+    assert hub.converged and _rel(hub.coef, ref.x[:d]) < 1e-6 and abs(hub.intercept - ref.x[d]) < 1e-6
