@@ -455,3 +455,20 @@ def test_squared_epsilon_insensitive_declared_curvature(epsilon):
     svr = LinearSVR(loss="squared_epsilon_insensitive", epsilon=epsilon, C=1.0 / (alpha * len(t)),
                     fit_intercept=False, dual=True, tol=1e-12, max_iter=200_000).fit(X, t)
     np.testing.assert_allclose(est.coef_, svr.coef_, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000])
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.3, 0.5, 0.9, 1.0])
+def test_weighted_quantile_equal_weights_selection_is_the_sorted_answer(n, q):
+    """The O(n) selection for equal weights returns exactly the element the sort-based rule returns."""
+    from sklearn_losses.losses.regression import _weighted_quantile
+
+    rng = np.random.default_rng(n)
+    y = np.round(rng.standard_normal(n), 1)  # ties included
+    for w in (1.0, 0.37):
+        sw = np.full(n, w)
+        order = np.argsort(y, kind="stable")
+        cw = np.cumsum(sw[order])
+        expected = y[order][min(np.searchsorted(cw, q * cw[-1]), n - 1)]
+        assert _weighted_quantile(y, sw, q) == expected
+    assert _weighted_quantile(y, rng.uniform(0.5, 2.0, n), q) in y  # the general (sorted) path

@@ -24,9 +24,17 @@ __all__ = [
 
 def _weighted_quantile(y, sample_weight, q):
     """The lower weighted ``q``-quantile (an optimal constant for the pinball loss)."""
+    y = np.asarray(y)
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.size and np.all(sw == sw[0]):
+        # equal weights: the cumulative sums do not depend on the order, and one selection
+        # (O(n)) finds the same element as the sort (O(n log n), ~2 passes over X at 200k rows)
+        cw = np.cumsum(sw)
+        k = min(int(np.searchsorted(cw, q * cw[-1])), len(cw) - 1)
+        return float(np.partition(y, k)[k])
     order = np.argsort(y, kind="stable")
-    cw = np.cumsum(np.asarray(sample_weight, dtype=np.float64)[order])
-    return float(np.asarray(y)[order][min(np.searchsorted(cw, q * cw[-1]), len(cw) - 1)])
+    cw = np.cumsum(sw[order])
+    return float(y[order][min(np.searchsorted(cw, q * cw[-1]), len(cw) - 1)])
 
 
 class _RegressionLoss(ScalarLoss):
