@@ -27,7 +27,8 @@ ESTIMATORS = [
                   random_state=0),
     LossRegressor(model="kernel", kernel="poly", degree=2, solver="closed_form"),
     LossRegressor("root_mean_squared_error"),  # lbfgs (an aggregate loss)
-    LossRegressor("gamma"),  # newton; predicts the mean exp(f(x)); positive_only target tag
+    LossRegressor("poisson"),  # newton; predicts the mean exp(f(x)); positive_only target tag
+    LossRegressor("gamma"),
     LossRegressor("tweedie"),  # newton, power 1.5
 ]
 
