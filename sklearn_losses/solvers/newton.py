@@ -62,7 +62,7 @@ One iteration:
 
 Small dense problems (``n · d ≤ 65536``) run on numpy and BLAS alone (the
 same steps): a first fit then loads none of the compiled passes of this
-module. With one output they also take up to ``SMALL_FINISH_STEPS`` (3)
+module. With one output, small problems (dense or CSR) also take up to ``SMALL_FINISH_STEPS`` (3)
 steps past the stopping rule while each cuts the certificate tenfold (a
 step costs microseconds there): the fit reaches the rounding level, so it
 does not depend on how far past ``tol`` the last step landed (a weight of 2
@@ -1554,7 +1554,7 @@ class NewtonSolver(Solver):
         extra = 0
         X = problem.X
         # one output (K outputs: the softmax's flat intercept direction makes extra steps drift)
-        small = not sp.issparse(X) and X.shape[0] * X.shape[1] <= _SMALL_ENTRIES and int(problem.n_outputs or 1) == 1
+        small = X.shape[0] * X.shape[1] <= _SMALL_ENTRIES and int(problem.n_outputs or 1) == 1  # dense or CSR
         while not done and n_iter < max_iter:
             n_iter += 1
             model.curvature(rows, keep_diag=(method == "cg"))
