@@ -92,3 +92,22 @@ def test_polish_is_chosen_from_declarations():
     assert ActiveSetPolish.applies(capabilities(get_loss("hinge")), "l2")
     assert not ActiveSetPolish.applies(capabilities(get_loss("hinge")), "l1")
     assert not ActiveSetPolish.applies(capabilities(get_loss("huber")), "l2")  # no linear_program
+
+
+def test_polish_is_bounded_by_the_wrapped_solvers_work(monkeypatch):
+    # the polish's rounds (products with X, Gram matrices, factorisations) may cost at most
+    # WORK_FRACTION of the wrapped solver's work (or FREE_WORK): with no budget the wrapped result
+    # stands as it was; with the default one the same problem is polished to the exact optimum
+    import sklearn_losses.solvers.polish as polish_module
+    X, y = _data(n=150, d=10, seed=4)
+    problem = Problem(X=X, y=y, sample_weight=np.ones(len(y)), loss=get_loss("quantile", quantile=0.3),
+                      penalty="l2", alpha=1e-2)
+    inner = DualCDSolver(tol=1e-4, max_subspace=0)
+    rough = inner.solve(problem, np.zeros(X.shape[1]), 0.0)
+    exact = ActiveSetPolish(inner).solve(problem, np.zeros(X.shape[1]), 0.0)
+    assert exact.certificate <= 1e-12 and exact.objective <= rough.objective
+    monkeypatch.setattr(polish_module, "FREE_WORK", 0.0)
+    monkeypatch.setattr(polish_module, "WORK_FRACTION", 0.0)
+    res = ActiveSetPolish(inner).solve(problem, np.zeros(X.shape[1]), 0.0)
+    np.testing.assert_array_equal(res.coef, rough.coef)
+    assert res.certificate == rough.certificate

@@ -73,6 +73,12 @@ shrinks) coordinate ascent continues from its best dual point. Measured
 converges in ~50 Newton iterations (0.4 s) where ascent stalled; at
 ``alpha=1e-2`` 0.41× LinearSVC's time at a smaller gap than ours.
 
+The Newton phase is :func:`smoothed_newton`, written for any items with
+linear scores ``z = V c`` (the pairs here: ``v_p = x_i − x_j``; the samples
+of :mod:`~sklearn_losses.solvers.dual_cd` for the piecewise-linear losses:
+``v_i = s_i (x_i, 1)`` with the unpenalised intercept) through a small
+protocol (``nt_*`` members of the run), so both paths share it.
+
 References
 ----------
 Crammer & Singer (2001), On the algorithmic implementation of multiclass
@@ -115,7 +121,7 @@ def _solve_square(M, rhs):
         pass
     return np.linalg.lstsq(M, rhs, rcond=None)[0]
 
-__all__ = ["CrammerSingerRun", "PairRun"]
+__all__ = ["CrammerSingerRun", "PairRun", "smoothed_newton"]
 
 _XS_A = np.uint64(12)
 _XS_B = np.uint64(25)
@@ -159,6 +165,11 @@ NEWTON_H_MIN, NEWTON_H_MAX = 0.1, 0.3
 #: Newton iterations in all, per width, and widths at most (then coordinate ascent goes on from the best
 #: dual point reached)
 NEWTON_MAX_ITER, NEWTON_STAGE_ITER, NEWTON_MAX_STAGES = 300, 100, 20
+#: a warm start's first width: NEWTON_H0 times sqrt(gap / NEWTON_WARM_GAP), at least NEWTON_WARM_MIN times it
+#: (measured: the smoothed optimum's relative gap is about 0.2 (h / NEWTON_H0)²)
+NEWTON_WARM_GAP, NEWTON_WARM_MIN = 0.2, 1e-3
+#: samples (``nt_exact``): a finish within this factor of tol hands over to coordinate ascent
+NEWTON_HANDOVER = 10.0
 #: the exact finish is tried on at most this many times d free pairs (more than d: a singular system, solved
 #: towards the smoothed point)
 NEWTON_FINISH_FACTOR = 2
@@ -953,17 +964,18 @@ _LINE_SIGNATURE = types.float64(
     types.Array(types.float64, 1, "C", **_RO),       # z: pair score differences at t = 0
     types.Array(types.float64, 1, "C", **_RO),       # u: their change per unit step
     types.Array(types.float64, 1, "C", **_RO),       # C_p
-    types.float64, types.float64,                    # w·s, s·s
-    types.float64, types.float64, types.float64,     # offset r, eps, kappa + h
+    types.float64, types.float64,                    # w·s, s·s (the penalised coordinates)
+    types.Array(types.float64, 1, "C", **_RO),       # offset r_p
+    types.float64, types.float64,                    # eps, kappa + h
     types.float64, types.float64,                    # lo, hi
     types.int64,                                     # iterations at most
 )
 
 
 def _line_impl(z, u, C, ws, ss, off, eps, den, lo, hi, max_it):
-    """Exact line search of the smoothed pair objective along a direction: the root ``t`` of its
+    """Exact line search of the smoothed objective along a direction: the root ``t`` of its
     derivative ``w·s + t s·s − Σ_p C_p a*(z_p + t u_p) u_p`` (piecewise linear, increasing), by 1-D
-    Newton kept inside a bracket; 0 if the direction does not descend."""
+    Newton kept inside a bracket; 0 if the direction does not descend. Items ``p``: pairs or samples."""
     m = z.shape[0]
     t = 0.0
     t_lo = 0.0
@@ -976,7 +988,7 @@ def _line_impl(z, u, C, ws, ss, off, eps, den, lo, hi, max_it):
             up = u[p]
             if up == 0.0:
                 continue
-            v = off - (z[p] + t * up)
+            v = off[p] - (z[p] + t * up)
             if eps > 0.0:
                 if v > eps:
                     v -= eps
@@ -1017,6 +1029,184 @@ def _line_kernel():
     if "line" not in _PAIR_KERNELS:
         _PAIR_KERNELS["line"] = njit_cached(_LINE_SIGNATURE, nogil=True)(_line_impl)
     return _PAIR_KERNELS["line"]
+
+
+def smoothed_conjugate_max(off, eps, kappa, lo, hi, z, h):
+    """The maximiser ``a*(z)`` of ``a (r − z) − ψ(a) − h a²/2`` on ``[lo, hi]`` for every item, and its
+    piece (0: at lo, 1: inside, 2: at hi, 3: at the kink 0 of ``ε|a|``)."""
+    u = off - z
+    if eps:
+        u = np.sign(u) * np.maximum(np.abs(u) - eps, 0.0)
+    a = np.clip(u / (kappa + h), lo, hi)
+    piece = np.where(a <= lo, 0, np.where(a >= hi, 2, 1)).astype(np.int8)
+    if eps:
+        piece[(u == 0.0) & (piece == 1)] = 3
+    return a, piece
+
+
+def smoothed_newton(ops, tol, verbose, max_its=None, tag="dual_cd", start=None):
+    r"""Minimise ``½‖w‖² + Σ_p C_p φ_h(r_p − z_p)`` by Newton for decreasing widths ``h`` (shared by the
+    pairs of :class:`PairRun` and the samples of :class:`~sklearn_losses.solvers.dual_cd._Run`).
+
+    The items ``p`` (pairs, or samples) have linear scores ``z = V c`` of the
+    coefficients ``c`` (``w``, and the unpenalised intercept ``b`` of the
+    samples: ``c = (w, b)``, ``v_i = s_i (x_i, 1)``); ``φ_h`` is the Moreau
+    envelope of the declared ``φ(r − z) = sup_a a (r − z) − ψ(a)`` (its
+    conjugate ``ψ + h a²/2``: a Huberised hinge / absolute value of width
+    ``h``). Its derivative is ``−a*(z)``, the clipped maximiser of the
+    smoothed conjugate, so at every iterate ``a*`` is a dual point of the real
+    problem, and at the smoothed optimum the duality gap is ``O(h)``. The
+    objective is piecewise quadratic: Newton with the exact line search ends on
+    the optimum once the pieces are right (Chapelle 2007, Keerthi & DeCoste
+    2005). Its Hessian ``P + Σ_{inside} C_p/(κ+h) v_p v_pᵀ`` (``P``: 1 on the
+    penalised coordinates) involves only the items strictly inside their piece
+    (updated by those that enter or leave); scores and gradients are products
+    with ``X``. ``h`` shrinks in proportion to the measured gap until it is at
+    most ``tol``; after each width the exact limit ``h → 0`` on the same
+    pieces (``ops.nt_finish``) is tried.
+
+    ``ops`` provides: ``nt_dim`` (length of ``c``), ``nt_pen`` (its first
+    ``nt_pen`` coordinates are penalised), ``C``, ``nt_off`` (``r_p``),
+    ``nt_params`` (``ε, κ, lo, hi``), ``nt_h0`` (first width), and the methods
+    ``nt_scores(c)`` (``V c``), ``nt_pull(φ)`` (``Vᵀ φ``), ``nt_gram(F, S)``
+    (``Σ_{p∈F} S_p v_p v_pᵀ``), ``nt_certificate(a, c)`` (``(gap, P, D)`` of
+    the real problem at the dual point ``a``), ``nt_finish(a, piece, c)``
+    (the exact limit: ``(a, c)`` or None), and ``nt_exact`` (True:
+    the finish is tried also when the smoothed solution is within ``tol``). Returns ``(gap, P, D, iterations, a,
+    c)`` at the best dual point reached (``c``: the coefficients it was found
+    with). ``start``: ``(c, gap)`` of a point to start from (coordinate ascent's), the first width then
+    matched to its gap.
+    """
+    max_its = NEWTON_MAX_ITER if max_its is None else int(max_its)
+    C, off = ops.C, ops.nt_off
+    eps, kappa, lo, hi = ops.nt_params
+    dim, pen = int(ops.nt_dim), int(ops.nt_pen)
+    pen_diag = np.zeros(dim)
+    pen_diag[:pen] = 1.0
+    h = 0.0 if kappa > 0 else float(ops.nt_h0) * NEWTON_H0
+    c = np.zeros(dim)
+    if start is not None:  # a warm start: coefficients and the relative duality gap of that point
+        c = np.array(start[0], dtype=np.float64)
+        if h > 0:  # the smoothed optimum's gap shrinks about as h²: a width that matches the start's gap
+            h *= min(1.0, max(NEWTON_WARM_MIN, math.sqrt(max(float(start[1]), 0.0) / NEWTON_WARM_GAP)))
+    its = 0
+    gap, P, D = np.inf, np.nan, np.nan
+    stages = 0
+    G = in_G = None
+    moved = 0
+    best, worse = (np.inf, np.nan, np.nan, None, None), 0
+    prev_piece = failed = None
+    t_start = time.perf_counter()
+    a = None
+    line = _line_kernel()
+    # ops.nt_exact: the exact finish is tried also on a smoothed solution within tol (the per-sample path:
+    # an exact optimum for the active-set polish to confirm)
+    exact = bool(ops.nt_exact)
+    while its < max_its and stages < NEWTON_MAX_STAGES:
+        stages += 1
+        z = ops.nt_scores(c)  # afresh: no drift from the incremental updates
+        a, piece = smoothed_conjugate_max(off, eps, kappa, lo, hi, z, h)
+        stage_its = 0
+        settled = False
+        while its < max_its and stage_its < NEWTON_STAGE_ITER:
+            its += 1
+            stage_its += 1
+            grad = pen_diag * c - ops.nt_pull(C * a)
+            free = np.flatnonzero(piece == 1)
+            # G = Σ_{inside} C_p v_p v_pᵀ, updated by the items that entered or left (rebuilt when
+            # they are many: rounding does not pile up)
+            inside = piece == 1
+            if G is None:
+                G, in_G, moved = ops.nt_gram(free, C[free]), inside, 0
+            else:
+                delta = np.flatnonzero(inside != in_G)
+                moved += delta.size
+                if moved >= max(free.size, 1):
+                    G, moved = ops.nt_gram(free, C[free]), 0
+                elif delta.size:
+                    G += ops.nt_gram(delta, np.where(inside[delta], C[delta], -C[delta]))
+                in_G = inside
+            M = G / (kappa + h)
+            M[np.diag_indices(dim)] += pen_diag
+            if pen < dim:  # the unpenalised intercept: a vanishing ridge keeps M definite with nothing inside
+                M[pen:, pen:][np.diag_indices(dim - pen)] += 1e-12 * (1.0 + float(np.abs(M).max()))
+            try:
+                step = -cho_solve(cho_factor(M, lower=True, check_finite=False), grad, check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                step = -np.linalg.lstsq(M, grad, rcond=None)[0]
+            if not np.all(np.isfinite(step)):
+                break
+            u = ops.nt_scores(step)
+            t = line(z, u, C, float(c[:pen] @ step[:pen]), float(step[:pen] @ step[:pen]), off, eps,
+                     kappa + h, lo, hi, NEWTON_LINE_ITER)
+            if t == 0.0:
+                break
+            c = c + t * step
+            z = z + t * u
+            a_new, piece_new = smoothed_conjugate_max(off, eps, kappa, lo, hi, z, h)
+            same = np.array_equal(piece_new, piece)
+            a, piece = a_new, piece_new
+            if verbose > 1:
+                print(f"[{tag}]   Newton {its}: t={t:.3g}, {free.size} inside, {moved} moved, "
+                      f"{time.perf_counter() - t_start:.3f} s")
+            if (same and abs(t - 1.0) <= 1e-6) or t * float(np.abs(step).max()) <= 1e-13 * (
+                    1.0 + float(np.abs(c).max())):
+                settled = True
+                break  # a full step within the same pieces: the smoothed optimum (or no move left)
+        a_cur, c_cur = a, c
+        gap, P, D = ops.nt_certificate(a, c)
+        n_in = int(np.count_nonzero(piece == 1))
+        if verbose:
+            print(f"[{tag}] smoothed Newton h={h:.2e}: {its} iterations, gap {gap:.3e}, {n_in} inside "
+                  f"their piece, {time.perf_counter() - t_start:.3f} s")
+        stable = prev_piece is not None and np.array_equal(piece, prev_piece)
+        if (gap > tol or exact) and h > 0.0 and (n_in <= dim or stable or exact) and not (
+                failed is not None and np.array_equal(piece, failed)):
+            # the limit h -> 0 on these pieces: exact if they are the optimum's (tried when the system
+            # is small, or the pieces did not change with the width; never twice on the same pieces)
+            fin = ops.nt_finish(a, piece, c)
+            if fin is not None:
+                gap_k, P_k, D_k = ops.nt_certificate(*fin)
+                if verbose:
+                    print(f"[{tag}]   exact finish on {n_in} inside: gap {gap_k:.3e}")
+                if gap_k < gap:
+                    gap, P, D = gap_k, P_k, D_k
+                    a_cur, c_cur = fin
+                if gap_k > tol or exact:
+                    failed = piece
+                if exact and tol < gap_k <= NEWTON_HANDOVER * tol:
+                    # nearly there: coordinate ascent (with its own subspace steps) finishes from this point
+                    # faster than further widths, each slower than the last (more kinks crossed per step)
+                    if gap_k < best[0]:
+                        best = (gap_k, P_k, D_k) + fin
+                    break
+        prev_piece = piece
+        if gap < best[0]:
+            best, worse = (gap, P, D, a_cur, c_cur), 0
+        else:
+            worse += 1
+        if gap <= tol or h == 0.0:
+            break
+        if not settled and stages == 1 and NEWTON_RETRY > 1.0:
+            # the first width is too narrow for the scale of the scores (huge C_p): the line
+            # searches stop at every kink. Start again from 0, wider
+            h *= NEWTON_RETRY
+            c = np.zeros(dim)
+            G = None
+            continue
+        if not settled or worse >= 2:
+            # a width whose Newton iterations do not settle (huge C_p, kinks everywhere), or gaps
+            # that grow as h shrinks (rounding: a = (r − z)/h with more free items than features):
+            # coordinate ascent goes on from the best dual point
+            break
+        factor = min(NEWTON_H_MAX, max(NEWTON_H_MIN, 0.5 * tol / max(gap, 1e-300)))
+        h *= factor
+    if best[3] is None:
+        if a is None:
+            a = np.zeros(C.shape[0])
+        gap, P, D = ops.nt_certificate(a, c)
+        best = (gap, P, D, a, c)
+    return best[0], best[1], best[2], its, best[3], best[4]
 
 
 class PairRun:
@@ -1126,22 +1316,6 @@ class PairRun:
             M += np.asarray(Xc, dtype=np.float64).T @ np.asarray(Lc, dtype=np.float64)
         return M
 
-    def _smoothed(self, z, h):
-        """The maximiser ``a*(z)`` of ``a (r − z) − ψ(a) − h a²/2`` on ``[lo, hi]`` for every pair, and its
-        piece (0: at lo, 1: inside, 2: at hi, 3: at the kink 0 of ``ε|a|``)."""
-        pair = self.pair
-        u = float(pair.offset) - z
-        eps = float(pair.epsilon)
-        if eps:
-            u = np.sign(u) * np.maximum(np.abs(u) - eps, 0.0)
-        den = float(pair.curvature) + h
-        lo, hi = float(pair.lower), float(pair.upper)
-        a = np.clip(u / den, lo, hi)
-        piece = np.where(a <= lo, 0, np.where(a >= hi, 2, 1)).astype(np.int8)
-        if eps:
-            piece[(u == 0.0) & (piece == 1)] = 3
-        return a, piece
-
     def _kkt_finish(self, a, piece):
         """The exact optimum if the pieces are right: ``h = 0`` on the pieces of a smoothed solution.
 
@@ -1191,138 +1365,52 @@ class PairRun:
         blas = (d ** 3 / 3.0 + min(m, n, 2 * d) * d * d) / NEWTON_BLAS
         return (blas + 4.0 * self.nnz + 20.0 * m) / (2.0 * row)
 
-    def newton(self, tol, verbose, max_its=None):
-        """Minimise the primal with the pair term smoothed (``ψ + h a²/2``), by Newton, for decreasing ``h``.
+    # the protocol of smoothed_newton: coefficients w (no intercept), items the pairs
+    #: the exact finish only while the gap is above tol
+    nt_exact = False
 
-        The smoothed term is the Moreau envelope of the declared ``φ``: its
-        derivative is ``−a*(z)`` with ``a*`` the clipped maximiser of the
-        smoothed conjugate, so at every iterate ``a*`` is a feasible dual point
-        of the real problem, and at the smoothed optimum (``w = Σ C_p a*_p d_p``)
-        the duality gap is ``O(h)``. The objective is piecewise quadratic:
-        Newton with the exact line search ends on the optimum once the pieces
-        are right (Chapelle 2007, Keerthi & DeCoste 2005). Its Hessian ``I +
-        Σ C_p/(κ+h) d_p d_pᵀ`` involves only the pairs strictly inside their
-        piece; scores and gradients are products with ``X`` (``n`` rows, not
-        the pairs). ``h`` shrinks in proportion to the measured gap until it is
-        at most ``tol``, for at most ``max_its`` iterations (default
-        ``NEWTON_MAX_ITER``). Returns ``(gap, P, D, iterations)``; sets
-        ``self.a``, ``self.w``.
+    @property
+    def nt_dim(self):
+        return self.d
+
+    nt_pen = nt_dim
+
+    @property
+    def nt_params(self):
+        pair = self.pair
+        return float(pair.epsilon), float(pair.curvature), float(pair.lower), float(pair.upper)
+
+    @property
+    def nt_h0(self):
+        return max(abs(float(self.pair.offset)), float(self.pair.epsilon), 1e-3)
+
+    def nt_scores(self, w):
+        f = _matvec(self._newton_X(), w)
+        return f[self.pi] - f[self.pj]
+
+    def nt_pull(self, theta):
+        return self._w_of_theta(theta, self._newton_X())
+
+    def nt_gram(self, F, S):
+        return self._gram(F, S)
+
+    def nt_certificate(self, a, w):
+        self.a = np.ascontiguousarray(a)
+        return self.certificate()
+
+    def nt_finish(self, a, piece, w):
+        a_k = self._kkt_finish(a, piece)
+        return None if a_k is None else (a_k, w)
+
+    def newton(self, tol, verbose, max_its=None):
+        """The smoothed primal Newton phase on the pairs (:func:`smoothed_newton`, the pair term
+        ``φ(r − d_p·w)`` smoothed): its Hessian ``I + Σ C_p/(κ+h) d_p d_pᵀ`` is built from the difference
+        rows of the pairs inside their piece, the scores from the ``n`` rows of ``X``. Returns
+        ``(gap, P, D, iterations)``; sets ``self.a``, ``self.w``.
         """
-        max_its = NEWTON_MAX_ITER if max_its is None else int(max_its)
-        pair, C, pi, pj, d = self.pair, self.C, self.pi, self.pj, self.d
-        kappa = float(pair.curvature)
-        h = 0.0 if kappa > 0 else max(abs(float(pair.offset)), float(pair.epsilon), 1e-3) * NEWTON_H0
-        w = np.zeros(d)
-        f = np.zeros(self.n)
-        its = 0
-        gap, P, D = np.inf, np.nan, np.nan
-        stages = 0
-        G = in_G = None
-        moved = 0
-        best, worse = (np.inf, np.nan, np.nan, None), 0
-        prev_piece = failed = None
-        t_start = time.perf_counter()
-        X = self._newton_X()
-        while its < max_its and stages < NEWTON_MAX_STAGES:
-            stages += 1
-            f = _matvec(X, w)  # afresh: no drift from the incremental updates
-            z = f[pi] - f[pj]
-            a, piece = self._smoothed(z, h)
-            stage_its = 0
-            settled = False
-            while its < max_its and stage_its < NEWTON_STAGE_ITER:
-                its += 1
-                stage_its += 1
-                theta = C * a
-                grad = w - self._w_of_theta(theta, X)
-                free = np.flatnonzero(piece == 1)
-                # G = Σ_{inside} C_p d_p d_pᵀ, updated by the pairs that entered or left (rebuilt when
-                # they are many: rounding does not pile up)
-                inside = piece == 1
-                if G is None:
-                    G, in_G, moved = self._gram(free, C[free]), inside, 0
-                else:
-                    delta = np.flatnonzero(inside != in_G)
-                    moved += delta.size
-                    if moved >= max(free.size, 1):
-                        G, moved = self._gram(free, C[free]), 0
-                    elif delta.size:
-                        G += self._gram(delta, np.where(inside[delta], C[delta], -C[delta]))
-                    in_G = inside
-                M = G / (kappa + h)
-                M[np.diag_indices(d)] += 1.0
-                try:
-                    step = -cho_solve(cho_factor(M, lower=True, check_finite=False), grad, check_finite=False)
-                except (np.linalg.LinAlgError, ValueError):
-                    step = -np.linalg.lstsq(M, grad, rcond=None)[0]
-                if not np.all(np.isfinite(step)):
-                    break
-                fs = _matvec(X, step)
-                u = fs[pi] - fs[pj]
-                t = _line_kernel()(z, u, C, float(w @ step), float(step @ step), self.hp[0], self.hp[3],
-                                   kappa + h, self.hp[1], self.hp[2], NEWTON_LINE_ITER)
-                if t == 0.0:
-                    break
-                w = w + t * step
-                f = f + t * fs
-                z = f[pi] - f[pj]
-                a_new, piece_new = self._smoothed(z, h)
-                same = np.array_equal(piece_new, piece)
-                a, piece = a_new, piece_new
-                if verbose > 1:
-                    print(f"[dual_cd/pairs]   Newton {its}: t={t:.3g}, {free.size} inside, {moved} moved, "
-                          f"{time.perf_counter() - t_start:.3f} s")
-                if (same and abs(t - 1.0) <= 1e-6) or t * float(np.abs(step).max()) <= 1e-13 * (
-                        1.0 + float(np.abs(w).max())):
-                    settled = True
-                    break  # a full step within the same pieces: the smoothed optimum (or no move left)
-            self.a = np.ascontiguousarray(a)
-            gap, P, D = self.certificate()
-            if verbose:
-                print(f"[dual_cd/pairs] smoothed Newton h={h:.2e}: {its} iterations, gap {gap:.3e}, "
-                      f"{int(np.count_nonzero(piece == 1))} pairs inside their piece")
-            n_in = int(np.count_nonzero(piece == 1))
-            stable = prev_piece is not None and np.array_equal(piece, prev_piece)
-            if gap > tol and h > 0.0 and (n_in <= d or stable) and not (
-                    failed is not None and np.array_equal(piece, failed)):
-                # the limit h -> 0 on these pieces: exact if they are the optimum's (tried when the system
-                # is small, or the pieces did not change with the width; never twice on the same pieces)
-                a_k = self._kkt_finish(a, piece)
-                if a_k is not None:
-                    a_prev = self.a
-                    self.a = np.ascontiguousarray(a_k)
-                    gap_k, P_k, D_k = self.certificate()
-                    if verbose:
-                        print(f"[dual_cd/pairs]   exact finish on {int(np.count_nonzero(piece == 1))} "
-                              f"pairs: gap {gap_k:.3e}")
-                    if gap_k < gap:
-                        gap, P, D = gap_k, P_k, D_k
-                    else:
-                        self.a = a_prev
-                    if gap_k > tol:
-                        failed = piece
-            prev_piece = piece
-            if gap < best[0]:
-                best, worse = (gap, P, D, self.a), 0
-            else:
-                worse += 1
-            if gap <= tol or h == 0.0:
-                break
-            if not settled and stages == 1 and NEWTON_RETRY > 1.0:
-                # the first width is too narrow for the scale of the scores (huge C_p): the line
-                # searches stop at every kink. Start again from 0, wider
-                h *= NEWTON_RETRY
-                w = np.zeros(d)
-                G = None
-                continue
-            if not settled or worse >= 2:
-                # a width whose Newton iterations do not settle (huge C_p, kinks everywhere), or gaps
-                # that grow as h shrinks (rounding: a = (r − z)/h with more free pairs than features):
-                # coordinate ascent goes on from the best dual point
-                break
-            factor = min(NEWTON_H_MAX, max(NEWTON_H_MIN, 0.5 * tol / max(gap, 1e-300)))
-            h *= factor
-        gap, P, D, self.a = best if best[3] is not None else (gap, P, D, self.a)
+        self.nt_off = np.full(self.m, float(self.pair.offset))
+        gap, P, D, its, a, _ = smoothed_newton(self, tol, verbose, max_its, tag="dual_cd/pairs")
+        self.a = np.ascontiguousarray(a)
         self.w = self._w_of(self.a)
         return gap, P, D, its
 

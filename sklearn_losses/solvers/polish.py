@@ -43,12 +43,24 @@ was. When no sample sits on a kink, the intercept is not determined by the
 conditions (the objective is flat in ``b`` on an interval); the polish then
 returns the midpoint of that interval, a canonical choice.
 
-The polish costs one ``m × m`` least-squares solve (``m`` samples on kinks)
+The polish costs one ``m × m`` symmetric solve (``m`` samples on kinks:
+Cholesky without intercept, LDLᵀ of the bordered system with it; the SVD
+least-squares solve only when that one is singular, e.g. repeated rows)
 per active-set round (at most 8 rounds from each guess, each moving few
 samples); it runs when ``m ≤ min(MAX_ACTIVE, 2(d + 1) + 50)`` (in general
-position at most ``d + 1`` samples sit on kinks). Where it does not succeed,
-the wrapped solver's result and certificate stand.
+position at most ``d + 1`` samples sit on kinks), and is bounded by cost:
+all its systems together may cost at most :data:`WORK_FRACTION` of the
+wrapped solver's work (iterations × non-zeros of ``X``; at least
+:data:`FREE_WORK`), so a polish that cannot pay (kernel features: thousands
+of samples on kinks after few epochs) is skipped or stopped. The ladder of
+guesses stops at the first guess with too many samples on kinks (a wider
+guess would only put more there). A system that is inconsistent (more
+samples on kinks than its rank allows, with conflicting targets) sets the
+on-kink sample farthest from its kink back in its piece and is solved again.
+Where it does not succeed, the wrapped solver's result and certificate stand.
 """
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -64,7 +76,16 @@ __all__ = ["ActiveSetPolish", "MAX_ACTIVE"]
 MAX_ACTIVE = 2000
 
 #: distances to a kink (relative to 1 + |kink| + the spread of t) read as "on the kink"
-_LADDER = (1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2)
+_LADDER = (1e-10, 1e-8, 1e-6, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+
+#: the polish's work (per active-set round two products with X, the Gram matrix of the rows on kinks and
+#: its factorisation) may cost at most this fraction of the wrapped solver's (its iterations times the
+#: non-zeros of X, in multiply-adds: an epoch is about two such passes) ...
+WORK_FRACTION = 0.5
+#: ... or this many multiply-adds (milliseconds: small problems are always polished)
+FREE_WORK = 3e7
+#: multiply-adds of the least-squares fallback (SVD, gelsd) per m³, against m³/3 for LDLᵀ / Cholesky
+LSTSQ_COST = 10.0
 
 
 def _merged(pl):
@@ -169,7 +190,12 @@ class ActiveSetPolish(Solver):
         dist = near[np.arange(t.size), k_near]
         scale = 1.0 + np.abs(kinks[k_near]) + float(np.std(t))
         piece = np.searchsorted(kinks, t, side="right")
-        ctx = (problem, pl, res, Xk, st, g, h, kinks, lo, hi, lam, fit_b)
+        nnz = Xk.nnz if sp.issparse(Xk) else Xk.shape[0] * Xk.shape[1]
+        self._nnz = float(nnz)
+        self._fill = nnz / max(Xk.shape[0] * Xk.shape[1], 1)  # the fraction of X's entries stored
+        self._budget = max(FREE_WORK, WORK_FRACTION * float(nnz) * max(int(res.n_iter), 1))
+        self._spent = 0.0
+        ctx = (problem, pl, res, Xk, st, g, h, kinks, lo, hi, lam, fit_b, dist, piece)
         tried = set()
         for rel in _LADDER:
             # a sample's position: 2j = inside piece j, 2j + 1 = on (merged) kink j
@@ -178,10 +204,47 @@ class ActiveSetPolish(Solver):
             if key in tried:
                 continue
             tried.add(key)
+            m = int(np.count_nonzero(pos % 2 == 1))
+            if self._spent + 2 * (2.0 * self._nnz + m * m * Xk.shape[1] * self._fill) + m ** 3 / 3.0 > self._budget:
+                return None  # not even two rounds of this guess fit the budget (the wider ones cost more)
             out = self._active_set(ctx, pos, tried)
-            if out is not None:
+            if isinstance(out, SolverResult):
                 return out
+            if out == "stop":
+                # too many samples on kinks, or no budget left: a wider guess would only be worse
+                return None
         return None
+
+    def _charge(self, work):
+        """Count ``work`` multiply-adds against the budget; False (nothing counted) when it would exceed it."""
+        if self._spent + work > self._budget:
+            return False
+        self._spent += work
+        return True
+
+    def _solve(self, A, rhs, symmetric_as):
+        """``A x = rhs``: Cholesky / LDLᵀ first (``symmetric_as``: the symmetric form ``(S, r)`` of the
+        system), the SVD least squares (minimum norm) when that one is singular; None when the budget
+        does not allow the solve."""
+        m = A.shape[0]
+        if not self._charge(m ** 3 / 3.0 + m * m):
+            return None
+        S, r = symmetric_as
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                sol = scipy.linalg.solve(S, r, assume_a="sym", check_finite=False)
+            if np.all(np.isfinite(sol)):
+                resid = A @ sol - rhs
+                if np.abs(resid).max() <= 1e-10 * (np.abs(rhs).max() + np.abs(A).max() * np.abs(sol).max()
+                                                   + 1e-300):
+                    return sol
+        except (np.linalg.LinAlgError, ValueError, scipy.linalg.LinAlgWarning):
+            pass
+        if not self._charge(LSTSQ_COST * m ** 3):
+            return None
+        sol = scipy.linalg.lstsq(A, rhs, cond=None, lapack_driver="gelsd")[0]
+        return sol + scipy.linalg.lstsq(A, rhs - A @ sol, cond=None, lapack_driver="gelsd")[0]
 
     def _active_set(self, ctx, pos, tried, max_rounds=8):
         """Primal–dual active-set rounds from a guessed partition (Hintermüller, Ito & Kunisch 2002).
@@ -191,19 +254,23 @@ class ActiveSetPolish(Solver):
         moves many samples ends the attempt (the wrapped solver's result
         then stands).
         """
-        problem, pl, res, Xk, st, g, h, kinks, lo, hi, lam, fit_b = ctx
+        problem, pl, res, Xk, st, g, h, kinks, lo, hi, lam, fit_b, dist, piece0 = ctx
         slope_of_piece = np.append(lo, hi[-1])  # piece j lies left of kink j (slope lo[j]); the last: hi[-1]
         # in general position at most d + 1 samples sit on kinks (repeated rows may add more)
         cap = min(int(self.max_active), 2 * (Xk.shape[1] + 1) + 50)
         for _ in range(max_rounds):
             on = pos % 2 == 1
             if on.sum() > cap:
-                return None
+                return "stop"
             K, F = np.flatnonzero(on), np.flatnonzero(~on)
             kK, pF = pos[K] // 2, pos[F] // 2
             a = np.zeros(pos.size)
             a[F] = slope_of_piece[pF]
             u = st * a * g
+            # a round's work: two products with X, the Gram matrix of the rows on kinks, its factorisation
+            mK = int(on.sum())
+            if not self._charge(2.0 * self._nnz + mK * mK * Xk.shape[1] * self._fill):
+                return "stop"
             r = rmatvec64(Xk, np.where(on, 0.0, u))  # Σ_F u_i x_i
             b = 0.0
             if K.size:
@@ -219,16 +286,35 @@ class ActiveSetPolish(Solver):
                     A[:m, m] = -lam
                     A[m, :m] = 1.0
                     rhs = np.append(rhs, -u[F].sum())
+                    # symmetric form: the last row times −λ
+                    S = A.copy()
+                    S[m, :m] = -lam
+                    sym = (S, np.append(rhs[:m], -lam * rhs[m]))
                 else:
                     A = G
-                sol = scipy.linalg.lstsq(A, rhs, cond=None, lapack_driver="gelsd")[0]
-                sol = sol + scipy.linalg.lstsq(A, rhs - A @ sol, cond=None, lapack_driver="gelsd")[0]
+                    sym = (G, rhs)
+                sol = self._solve(A, rhs, sym)
+                if sol is None:
+                    return "stop"  # the budget is spent
                 if not np.all(np.isfinite(sol)):
                     return None
                 resid = A @ sol - rhs
                 if np.abs(resid).max() > 1e-8 * (np.abs(rhs).max() + np.abs(A).max() * np.abs(sol).max()
                                                  + 1e-300):
-                    return None  # an inconsistent system (dependent rows with conflicting targets)
+                    # an inconsistent system (dependent rows with conflicting targets: more samples on
+                    # kinks than its rank allows): the one farthest from its kink goes back in its piece
+                    # (the next farthest if that partition was tried)
+                    for j in K[np.argsort(-dist[K], kind="stable")[:4]]:
+                        cand = pos.copy()
+                        cand[j] = 2 * piece0[j]
+                        key = cand.tobytes()
+                        if key not in tried:
+                            break
+                    else:
+                        return None
+                    pos = cand
+                    tried.add(key)
+                    continue
                 aK = sol[:m] / (st[K] * g[K])
                 b = float(sol[m]) if fit_b else 0.0
                 a[K] = aK
@@ -259,8 +345,12 @@ class ActiveSetPolish(Solver):
                     a[K] = np.clip(aK, lo[kK], hi[kK])
                     u[K] = st[K] * a[K] * g[K]
                 return self._result(problem, pl, res, w, b, st, a, h, u, Xk, lam, fit_b)
-            if np.count_nonzero(new != pos) > 5 + 0.2 * K.size:
-                return None  # far from the optimal partition
+            moved = np.count_nonzero(new != pos)
+            if moved > 5 + 0.2 * K.size:
+                # far from the optimal partition. When mostly samples leave the kinks, the guess has too
+                # many on them, and the wider guesses of the ladder would have even more: stop it
+                leaving = np.count_nonzero(new[K] != pos[K]) if K.size else 0
+                return "stop" if 2 * leaving > moved else None
             pos = new
             key = pos.tobytes()
             if key in tried:
