@@ -487,3 +487,71 @@ def test_compiled_and_numpy_paths_match_outside_optima(large_dense, small_path, 
     hub = NewtonSolver(tol=1e-9, inner=inner).solve(_problem(X, y_reg, "huber", delta=1.0), np.zeros(d),
                                                        float(np.median(y_reg)))
     assert hub.converged and _rel(hub.coef, ref.x[:d]) < 1e-6 and abs(hub.intercept - ref.x[d]) < 1e-6
+
+
+# ------------------------------------- K outputs: sub-sampled Hessian, buffers, float32, line search
+@pytest.fixture(scope="module")
+def multiclass_large():
+    """n = 4000 >= 4 x 100 (d + 1): the automatic sub-sampled Hessian of K outputs."""
+    rng = np.random.default_rng(9)
+    n, d, K = 4000, 9, 3
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, d)
+    y = np.argmax(X @ rng.standard_normal((d, K)) / 2 + rng.standard_normal((n, K)), axis=1)
+    lr = LogisticRegression(C=1.0 / (n * ALPHA), tol=1e-12, max_iter=10_000).fit(X, y)
+    return X, y, K, lr
+
+
+@pytest.mark.parametrize("variant", ["float64", "float32", "warm_start", "line_search"])
+def test_sub_sampled_multinomial_matches_logistic_regression(multiclass_large, variant, monkeypatch):
+    """The sub-sampled K-output path (its reused step buffers, the looser CG forcing term on the
+    subset, the float32 products, a warm start, the first-step line search hooks) reaches
+    LogisticRegression's optimum; the certificate is the one of ``gradient_certificate``."""
+    from sklearn_losses.solvers import newton
+
+    X, y, K, lr = multiclass_large
+    n, d = X.shape
+    if variant == "float32":
+        X = X.astype(np.float32)
+        lr = LogisticRegression(C=1.0 / (n * ALPHA), tol=1e-12, max_iter=10_000).fit(X.astype(float), y)
+    if variant == "line_search":
+        monkeypatch.setattr(newton._MultiOutput, "search_first_step", True)
+    pr = _problem(X, y, "cross_entropy", n_outputs=K)
+    start = (np.zeros((d, K)), np.zeros(K))
+    if variant == "warm_start":
+        start = (lr.coef_.T * 0.5 + 0.1, np.array([0.3, -0.2, 0.1]))
+    res = NewtonSolver(tol=1e-9).solve(pr, *start)
+    assert res.converged and res.history[0]["hessian_rows"] < n   # a sub-sampled Hessian
+    tol = 1e-5 if variant == "float32" else 1e-6
+    assert _rel(res.coef, lr.coef_.T) < tol
+    b = res.intercept - res.intercept.mean()
+    np.testing.assert_allclose(b, lr.intercept_ - lr.intercept_.mean(), atol=tol)
+    # the reference certificate in float64 on the same numbers (the solver sums in float64)
+    pr64 = _problem(X.astype(np.float64), y, "cross_entropy", n_outputs=K)
+    assert res.certificate == pytest.approx(gradient_certificate(pr64, res.coef, res.intercept), rel=1e-3,
+                                            abs=1e-13)
+    if variant == "line_search":
+        assert res.history[0]["step"] != 1.0  # the first step was searched along its line
+
+
+def test_multinomial_line_search_hooks_match_finite_differences(multiclass):
+    """``direction`` / ``line_value`` / ``line_slope`` of the K-output model: φ(t) = f(w + tΔ) and
+    its derivative, against the objective and a central difference."""
+    from sklearn_losses.solvers import newton
+
+    X, y, K = multiclass
+    d = X.shape[1]
+    pr = _problem(X, y, "cross_entropy", n_outputs=K)
+    model = newton._MultiOutput(pr)
+    model.start(np.zeros((d, K)), np.zeros(K))
+    model.init_pass()
+    rng = np.random.default_rng(3)
+    step = rng.standard_normal(model.p) * 0.3
+    model.direction(step)
+    V, vb = step[:d * K].reshape(d, K), step[d * K:]
+    for t in (0.5, 1.7):
+        phi = model.line_value(t)
+        assert phi == pytest.approx(objective(pr, t * V, t * vb)[0], rel=1e-12)
+        slope = model.line_slope(t)
+        h = 1e-5
+        fd = (objective(pr, (t + h) * V, (t + h) * vb)[0] - objective(pr, (t - h) * V, (t - h) * vb)[0]) / (2 * h)
+        assert slope == pytest.approx(fd, rel=1e-6)

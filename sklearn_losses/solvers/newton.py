@@ -21,25 +21,29 @@ One iteration:
    Nocedal 2019: the gradient stays exact, so the iterates converge to the
    true optimum, linearly at a rate set by the subset's accuracy). The subset
    is checked once against the column second moments of ``X`` (within 2x) and
-   grows 4x when a step reduces the certificate by less than half (or, near
-   the optimum, by less than 0.3, or needs a shortened step);
+   grows 4x (``K`` outputs: 2x) when a step reduces the certificate by less
+   than half (or, near the optimum, by less than 0.3, or needs a shortened
+   step);
 2. the Newton direction ``(H + λ I_w) Δ = −∇f``: by Cholesky of the assembled
    ``p × p`` matrix (*Newton–Cholesky*, as scikit-learn's ``newton-cholesky``,
    ``p = (d + 1) K``), or by truncated preconditioned conjugate gradients on
    Hessian–vector products ``X̃ᵀ(D(X̃v))`` (*Newton–CG*, Nocedal & Wright 2006
    §7.1, LIBLINEAR's forcing term: ``‖r‖ ≤ η ‖∇f‖``, ``η = min(0.1,
-   √certificate)``). The preconditioner is the Hessian's diagonal for one
-   output (read from the previous fused pass: no extra pass over ``X``) and
-   the Kronecker factorisation ``(Σ s̃ x̃x̃ᵀ) ⊗ mean(H_i) + λ I`` for ``K``
-   outputs (K-FAC, Martens & Grosse 2015; exact at the zero model). A
-   singular system (no penalty, collinear columns, the shift invariance of a
+   √certificate)``; on a sub-sampled Hessian with ``K`` outputs ``η = 0.1``:
+   the subset's Hessian is no more accurate than that). The preconditioner
+   is the Hessian's diagonal for one output (read from the previous fused
+   pass: no extra pass over ``X``) and the Kronecker factorisation
+   ``(Σ s̃ x̃x̃ᵀ) ⊗ mean(H_i) + λ I`` for ``K`` outputs (K-FAC, Martens &
+   Grosse 2015; exact at the zero model). A singular system (no penalty, collinear columns, the shift invariance of a
    softmax) is solved with a small Levenberg–Marquardt damping;
 3. the unit step in **one fused pass** over ``X`` (one output): for every
    row, ``x_i·Δ``, the new raw output, the loss and its derivative (the
    loss's compiled ``kernel``), the gradient scatter ``Xᵀg`` and the
    diagonal of the current Hessian; Armijo backtracking (quadratic
    interpolation) only re-evaluates the loss on ``raw + t·XΔ``, ``O(n)`` per
-   trial, never ``X @ w``. (``K`` outputs: two matrix products per step.)
+   trial, never ``X @ w``. (``K`` outputs: two matrix products per step, into
+   buffers kept for the solve; a sub-sampled Hessian's products
+   ``X_S V`` and ``X_Sᵀ U`` in float32, far below its own ~10 % error.)
    The dense pass works on blocks of 64 rows, four rows at a time (one load of
    ``Δ`` and one update of the gradient per four rows: measured 1.3–1.5x the
    time of one BLAS ``X @ v``, against 1.8x row by row).
@@ -729,6 +733,10 @@ class _OneOutput:
     arguments), through its compiled scalar ``kernel`` inside the fused passes.
     """
 
+    #: a sub-sampled Hessian's row set grows 4x when it does not pay; no floor on CG's forcing term
+    subsample_growth = 4
+    eta_subsampled = 0.0
+
     def __init__(self, problem):
         X = problem.X
         self.sparse = sp.issparse(X)
@@ -995,6 +1003,15 @@ class _MultiOutput:
     #: search's longer first step made the sub-sampled Hessian grow two iterations earlier, and
     #: the fit to a 1e-6 gap took as long, the fit at the default tol 20 % longer)
     search_first_step = False
+    #: smallest CG forcing term with a sub-sampled Hessian (K outputs): the subset's Hessian is
+    #: itself only ~10 % accurate, so a tighter inner solve buys no faster outer rate (measured on
+    #: the 50k x 50, K = 10 benchmark: 0.89x the time to a 1e-6 gap, same iterations)
+    eta_subsampled = _ETA_MAX
+    #: a sub-sampled Hessian that does not pay grows 2x (measured on the 50k x 50, K = 10
+    #: benchmark: 5100 -> 10200 rows instead of 20400, 0.8x the time to a 1e-6 gap)
+    subsample_growth = 2
+    #: Hessian-vector products on a sub-sampled dense Hessian in float32 (see curvature)
+    hessian_float32 = True
     """The same operations for ``K`` outputs (coef of shape (d, K)); parameters flattened as
     ``[W.ravel(), b]`` (C order: ``W[j, k]`` at ``j K + k``, ``b_k`` at ``d K + k``).
 
@@ -1022,12 +1039,40 @@ class _MultiOutput:
         self.passes = 0.0
         self.moments = None
         self.rows = None
+        # two (n, K) buffers for the raw outputs (current / trial) and one for X̃Δ: fresh 4 MB
+        # arrays per step cost their page faults (measured ~1 ms each at 50k x 10)
+        self._spare = None
+        self._xd_buf = None
+        self.XS32 = None
 
     def _penalty(self, W):
         return 0.5 * self.l2 * float(np.vdot(W, W))
 
-    def _raw(self, W, b):
-        return _matvec(self.X, W) + b
+    @staticmethod
+    def _dense64(X):
+        return not sp.issparse(X) and X.dtype == np.float64
+
+    def _raw(self, W, b, X=None, out=None):
+        """``X W + b`` (``X``: all rows by default), into ``out`` when given (dense float64: no temporary)."""
+        X = self.X if X is None else X
+        if out is not None and self._dense64(X):
+            np.matmul(X, W, out=out)
+        else:
+            out = _matvec(X, W)
+        out += b
+        return out
+
+    @classmethod
+    def _xt(cls, X, G):
+        """``Xᵀ G`` as ``(d, K)``; dense float64 through ``(Gᵀ X)ᵀ`` (measured 20 % faster than ``X.T @ G``)."""
+        if cls._dense64(X):
+            return (G.T @ X).T
+        return _rmatvec(X, G)
+
+    @staticmethod
+    def _colsum(G):
+        """``Σ_i G_i`` (a BLAS gemv: ``G.sum(axis=0)`` on a tall ``(n, K)`` array is 2-3x slower)."""
+        return np.ones(G.shape[0]) @ G
 
     def start(self, W, b):
         self.W = np.array(W, dtype=np.float64).reshape(self.d, self.K)
@@ -1050,7 +1095,7 @@ class _MultiOutput:
         gW = _rmatvec(self.X, G)
         self.passes += 1
         self.gW = gW[:, :self.K] + self.l2 * self.W
-        self.gb = self.G.sum(axis=0)
+        self.gb = self._colsum(self.G)
         self.f = self.loss + self._penalty(self.W)
         if self.at_zero:
             g0 = self.grad_flat()
@@ -1091,8 +1136,16 @@ class _MultiOutput:
 
     # ----------------------------------------------------------------- curvature
     def curvature(self, rows, keep_diag):
+        # the preconditioner's moments A (see precond) estimate the same matrix on every row
+        # set (random subsets of the same data): computed once per solve, not per row set
         if rows is not self.rows:
-            self.moments = None
+            # a sub-sampled dense Hessian: its products in float32 (a 2x cheaper gemm on half
+            # the bytes). Its rows are a ~10 % accurate estimate and CG stops at ‖r‖ ≤ 0.1 ‖g‖
+            # there (eta_subsampled), so float32's 1e-7 is far below what matters; all rows:
+            # float64, where CG may be asked for any accuracy
+            self.XS32 = None
+            if self.hessian_float32 and rows.idx is not None and not sp.issparse(rows.X):
+                self.XS32 = np.ascontiguousarray(rows.X, dtype=np.float32)
         self.rows = rows
         self.y_rows = rows.take(self.y_raw)
         self.raw_rows = np.ascontiguousarray(rows.take(self.raw))
@@ -1129,33 +1182,38 @@ class _MultiOutput:
     def hess_vec(self, v):
         V, vb = self._split(v)
         XS = self.rows.X
-        U = _matvec(XS, V) + vb
-        HU = self._hp(U)
-        out = _rmatvec(XS, HU) + self.l2 * V
+        if self.XS32 is not None:
+            U = (self.XS32 @ V.astype(np.float32)).astype(np.float64)
+            U += vb
+            HU = self._hp(U)
+            out = (HU.T.astype(np.float32) @ self.XS32).T.astype(np.float64) + self.l2 * V
+        else:
+            HU = self._hp(self._raw(V, vb, X=XS))
+            out = self._xt(XS, HU) + self.l2 * V
         self.passes += 2 * self.rows.size / self.n
-        return np.concatenate([out.ravel(), HU.sum(axis=0)]) if self.fit else out.ravel()
+        return np.concatenate([out.ravel(), self._colsum(HU)]) if self.fit else out.ravel()
 
     def _mean_hessian(self):
         """The weighted mean ``B̄`` of the per-sample Hessians ``H_i`` over at most 1000 of the rows."""
         m = self.rows.size
         sub = np.arange(m) if m <= 1000 else np.sort(np.random.default_rng(0).choice(m, 1000, replace=False))
-        E = np.zeros((sub.size, self.K))
-        y_sub = self.y_rows[sub]
-        raw_sub = np.ascontiguousarray(self.raw_rows[sub])
+        K, s = self.K, sub.size
+        y_sub = np.asarray(self.y_rows)[sub]
+        raw_sub = self.raw_rows[sub]
         wsub = self.w_rows[sub] / max(float(self.w_rows[sub].sum()), 1e-300)
-        B = np.empty((self.K, self.K))
-        for k in range(self.K):
-            E[:, k] = 1.0
-            B[:, k] = wsub @ np.asarray(self.hp(y_sub, raw_sub, E), dtype=np.float64)
-            E[:, k] = 0.0
+        # the K products H_i e_k in one call: the rows repeated K times, block k against e_k
+        HE = np.asarray(self.hp(np.concatenate([y_sub] * K, axis=0), np.tile(raw_sub, (K, 1)),
+                                np.repeat(np.eye(K), s, axis=0)), dtype=np.float64)
+        B = (wsub @ HE.reshape(K, s, K).transpose(1, 0, 2).reshape(s, K * K)).reshape(K, K).T
         return 0.5 * (B + B.T)
 
     def precond(self):
         """Kronecker-factored preconditioner ``M = A ⊗ B̄ + λ I`` (K-FAC, Martens & Grosse 2015).
 
-        ``A = Σ_i s̃_i x̃_i x̃_iᵀ`` (the rows' weighted second moments, once per set of rows,
-        from at most 20k of them) and ``B̄`` the weighted mean of the per-sample Hessians;
-        exact where every ``H_i`` is the same (the zero model), applied through the two
+        ``A = Σ_i s̃_i x̃_i x̃_iᵀ`` (the rows' weighted second moments, once per solve — every
+        row set is a random subset of the same data — from at most 20k rows) and ``B̄``
+        the weighted mean of the per-sample Hessians (one ``hessian_product`` call); exact
+        where every ``H_i`` is the same (the zero model), applied through the two
         eigendecompositions in ``O(qK(q + K))``. For inputs wider than 2000 columns, the
         diagonal of ``A`` times the diagonal of ``B̄``.
         """
@@ -1200,16 +1258,25 @@ class _MultiOutput:
         return chol, cg
 
     # ---------------------------------------------------------------------- step
+    def _buffers(self):
+        """(X̃Δ buffer, trial raw buffer), allocated once per solve."""
+        if self._xd_buf is None:
+            self._xd_buf = np.empty((self.n, self.K))
+        if self._spare is None or self._spare is self.raw:
+            self._spare = np.empty((self.n, self.K))
+        return self._xd_buf, self._spare
+
     def try_unit_step(self, step):
         V, vb = self._split(step)
         self.dW, self.db = V, vb
-        self.xd = self._raw(V, vb)
-        raw1 = self.raw + self.xd
+        xd_buf, spare = self._buffers()
+        self.xd = self._raw(V, vb, out=xd_buf)
+        raw1 = np.add(self.raw, self.xd, out=spare)
         loss, G = self.vg(self.y_raw, raw1, self.ws, **self.kw)
         G = np.asarray(G, dtype=np.float64)
         W1 = self.W + V
         self.raw_new = raw1
-        self.pending = (float(loss), _rmatvec(self.X, G) + self.l2 * W1, G.sum(axis=0))
+        self.pending = (float(loss), self._xt(self.X, G) + self.l2 * W1, self._colsum(G))
         self.passes += 2
         return float(loss) + self._penalty(W1)
 
@@ -1217,10 +1284,27 @@ class _MultiOutput:
         _, gW, gb = self.pending
         return np.concatenate([gW.ravel(), gb]) if self.fit else gW.ravel()
 
+    def keeps_diagonal(self):
+        """The unit step never accumulates a preconditioner here (see :class:`_OneOutput`)."""
+        return False
+
+    def direction(self, step):
+        """``X̃Δ`` alone (one product), for a line search before the gradient (:meth:`line_value`)."""
+        V, vb = self._split(step)
+        self.dW, self.db = V, vb
+        self.xd = self._raw(V, vb, out=self._buffers()[0])
+        self.pending = None
+        self.passes += 1
+
+    def line_slope(self, t):
+        """``d f(w + tΔ) / dt`` at the last :meth:`line_value` (``O(nK)``)."""
+        return float(np.vdot(self.g_line, self.xd)) + self.l2 * float(np.vdot(self.W + t * self.dW, self.dW))
 
     def line_value(self, t):
         W1 = self.W + t * self.dW
-        self.raw_new = self.raw + t * self.xd
+        spare = self._buffers()[1]
+        np.multiply(self.xd, t, out=spare)
+        self.raw_new = np.add(spare, self.raw, out=spare)
         loss, G = self.vg(self.y_raw, self.raw_new, self.ws, **self.kw)
         self.g_line = np.asarray(G, dtype=np.float64)
         self.loss_line = float(loss)
@@ -1229,13 +1313,16 @@ class _MultiOutput:
     def accept(self, t):
         self.W = self.W + t * self.dW
         self.b = self.b + t * self.db
-        self.raw = self.raw_new
-        if t == 1.0:
+        old, self.raw = self.raw, self.raw_new
+        if old is not self.raw and old.shape == (self.n, self.K) and old.flags.writeable \
+                and old.flags.c_contiguous and old.base is None:
+            self._spare = old  # the next trial step's buffer
+        if t == 1.0 and self.pending is not None:
             self.loss, self.gW, self.gb = self.pending
         else:
             self.loss = self.loss_line
-            self.gW = _rmatvec(self.X, self.g_line) + self.l2 * self.W
-            self.gb = self.g_line.sum(axis=0)
+            self.gW = self._xt(self.X, self.g_line) + self.l2 * self.W
+            self.gb = self._colsum(self.g_line)
             self.passes += 1
         self.f = self.loss + self._penalty(self.W)
 
@@ -1562,7 +1649,10 @@ class NewtonSolver(Solver):
             n_cg = 0
             used = method
             if method == "cg":
-                step, n_cg, reached = self._cg(model, g, min(_ETA_MAX, math.sqrt(cert)), cap)
+                eta = min(_ETA_MAX, math.sqrt(cert))
+                if rows.idx is not None:  # a sub-sampled Hessian: no tighter than its own accuracy
+                    eta = max(eta, model.eta_subsampled)  # one output: 0 (no floor)
+                step, n_cg, reached = self._cg(model, g, eta, cap)
                 if not reached and self.inner == "auto" and model.p <= _MAX_CHOLESKY_P:
                     method = used = "cholesky"  # CG costs more than factorising: for good
                     switched = True
@@ -1656,7 +1746,7 @@ class NewtonSolver(Solver):
             local = cert < 1e-2
             if not done and rows.idx is not None and (
                     cert > 0.5 * cert_old or (local and (cert > 0.3 * cert_old or t < 1.0))):
-                m_new = 4 * rows.size
+                m_new = model.subsample_growth * rows.size
                 rows = self._draw_rows(model, m_new if 2 * m_new <= model.n else None, rng)
                 if not switched:
                     method, cap = self._choose(model, rows, self.inner)
