@@ -86,14 +86,28 @@ def test_lbfgs_is_handed_the_float32_array_itself(monkeypatch):
 
 
 def test_float64_only_solvers_get_float64(monkeypatch):
+    """Only the exact LP (HiGHS builds a float64 constraint matrix) is float64-only; it gets one copy."""
     from sklearn_losses.solvers import SOLVERS
 
-    float64_only = sorted(name for name, cls in SOLVERS.items() if not cls.float32)
-    assert "derivative_free" in float64_only
+    assert sorted(name for name, cls in SOLVERS.items() if not cls.float32) == ["linprog"]
     X, y = _data()
-    seen = _record_problems(monkeypatch, "derivative_free")
-    LossRegressor(loss="huber", solver="derivative_free", max_iter=50).fit(X.astype(np.float32), y)
+    seen = _record_problems(monkeypatch, "linprog")
+    LossRegressor(loss="quantile", penalty=None, solver="linprog").fit(X.astype(np.float32), y)
     assert seen[0].X.dtype == np.float64
+
+
+@pytest.mark.parametrize("kw", [dict(loss="huber", solver="derivative_free", max_iter=300),
+                                dict(loss="ramp", solver="cccp", max_iter=50, n_restarts=1, random_state=0, tol=1e-9)],
+                         ids=["derivative_free", "cccp"])
+def test_objective_only_solvers_take_float32_as_given(monkeypatch, kw):
+    X, y = _data(n=300, d=3)
+    est_cls = LossClassifier if kw["loss"] == "ramp" else LossRegressor
+    target = (y > 0).astype(int) if kw["loss"] == "ramp" else y
+    seen = _record_problems(monkeypatch, kw["solver"])
+    e32 = est_cls(**kw).fit(X.astype(np.float32), target)
+    e64 = est_cls(**kw).fit(X.astype(np.float32).astype(np.float64), target)
+    assert seen[0].X.dtype == np.float32 and seen[-1].X.dtype == np.float64  # (restarts: several calls)
+    assert e32.objective_ == pytest.approx(e64.objective_, rel=1e-4)
 
 
 def test_lbfgs_float32_fit_makes_no_float64_copy_of_X():

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..contract import capabilities
 from ..losses._base import Loss
-from ._base import ONE_OUTPUT, Solver, SolverResult, objective, provides
+from ._base import ONE_OUTPUT, Solver, SolverResult, matvec64, objective, provides
 
 __all__ = ["CCCPSolver"]
 
@@ -64,6 +64,9 @@ class CCCPSolver(Solver):
     """
 
     name = "cccp"
+    #: X is read through objective() and float64 block products; the inner solvers (lbfgs,
+    #: subgradient) take float32 as given
+    float32 = True
     requires = Solver.requires + (provides("dc_decomposition"), ONE_OUTPUT)
     max_outer = 30
 
@@ -80,8 +83,7 @@ class CCCPSolver(Solver):
         converged = False
         decrease = np.inf
         for _ in range(self.max_outer):
-            raw = problem.X @ w + b
-            raw = np.asarray(raw).ravel()
+            raw = matvec64(problem.X, w) + b  # float64 outputs, a float32 X widened block by block
             sub = problem.with_loss(LinearizedSurrogate(convex, concave_slope(problem.y, raw)))
             res = inner.solve(sub, w, b)
             total_iter += res.n_iter

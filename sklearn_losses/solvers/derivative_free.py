@@ -32,6 +32,7 @@ class DerivativeFreeSolver(Solver):
     """
 
     name = "derivative_free"
+    float32 = True  # X only through objective(): float32 products, float64 results
     blockwise = True
     restartable = False  # a search over the whole space already, and each run is costly
 
