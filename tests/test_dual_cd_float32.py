@@ -91,7 +91,9 @@ def test_float32_solve_makes_no_float64_copy_of_X(loss, sparse):
     y = np.where(z > 0, 1.0, -1.0) if loss == "hinge" else z + rng.standard_normal(n)
     if sparse:
         X32 = sp.csr_matrix(X32)
-    solver = DualCDSolver(tol=1e-4)
+    # plain coordinate ascent: the per-sample kernel on X as given (the Newton phase and the subspace
+    # steps copy the rows they work on, in float64, whatever X's dtype; which rows depends on the path)
+    solver = DualCDSolver(tol=1e-4, max_subspace=0)
     X64 = X32.astype(np.float64)
     for A in (X32, X64):  # compile / load the kernels of both dtypes outside the measurement
         solver.solve(Problem(X=A[:200], y=y[:200], sample_weight=np.ones(200), loss=skl.get_loss(loss),

@@ -756,9 +756,19 @@ class _Run:
         return _matvec(self.X, v)
 
     def _rows(self, F):
-        """``X[F]`` in float64 (a few rows: the subspace steps' systems are float64)."""
-        XF = self.X[F]
-        return XF.astype(np.float64) if XF.dtype != np.float64 else XF
+        """``X[F]`` in float64 (the subspace steps' systems are float64); float32 rows are widened in
+        blocks straight into the float64 result (no float32 copy of the rows first)."""
+        X = self.X
+        if X.dtype == np.float64:
+            return X[F]
+        if sp.issparse(X):
+            return X[F].astype(np.float64)
+        F = np.asarray(F)
+        out = np.empty((F.shape[0], X.shape[1]))
+        step = max(1, (1 << 16) // max(X.shape[1], 1))
+        for a in range(0, F.shape[0], step):
+            out[a:a + step] = X[F[a:a + step]]
+        return out
 
     def _conjugate(self, a, ac):
         """``Σ_i C_i (ψ(a_i) − r_i a_i)`` (scaled units)."""
