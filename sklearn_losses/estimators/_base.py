@@ -496,7 +496,7 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             name = f"{name} (finished by {used})"
         short = [r for r in results if tol is not None and np.isfinite(r.certificate)
                  and r.certificate > tol]
-        max_iter = getattr(solver, "max_iter", None)
+        max_iter = solver.max_iter  # a Solver's own parameter (solvers._base.Solver)
         unconverged = [r for r in results if not r.converged]
         if unconverged and (max_iter is None or any(int(r.n_iter) >= int(max_iter) for r in unconverged)):
             warnings.warn(

@@ -7,7 +7,7 @@ from scipy.sparse.linalg import LinearOperator, lsqr
 from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, penalty_in, penalty_value, provides,
                     raw_output, structure_in)
 
-__all__ = ["ClosedFormSolver", "weighted_moments", "merge_moments", "ridge_from_moments"]
+__all__ = ["ClosedFormSolver"]
 
 #: float32 X: bytes of one float64 row block of the blocked moments (three such temporaries live
 #: at once: the block, its centred copy and the weighted one)
