@@ -110,23 +110,6 @@ def test_objective_only_solvers_take_float32_as_given(monkeypatch, kw):
     assert e32.objective_ == pytest.approx(e64.objective_, rel=1e-4)
 
 
-def test_lbfgs_float32_fit_makes_no_float64_copy_of_X():
-    """Peak memory of a float32 lbfgs fit stays well below one float64 copy of ``X``."""
-    rng = np.random.default_rng(0)
-    X32 = rng.standard_normal((20_000, 50)).astype(np.float32)
-    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(20_000).astype(np.float32)
-    est = LossRegressor(loss="huber", solver="lbfgs", max_iter=50)
-    est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
-    tracemalloc.start()
-    try:
-        est.fit(X32, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    copy64 = X32.size * 8
-    assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
-
-
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("learning_rate", ["invscaling", "saga"])
 def test_sgd_computes_on_float32_as_given(monkeypatch, sparse, learning_rate):
@@ -156,22 +139,6 @@ def test_sgd_computes_on_float32_as_given(monkeypatch, sparse, learning_rate):
     np.testing.assert_allclose(p32.coef_, p64.coef_, rtol=rtol, atol=rtol)
 
 
-def test_sgd_float32_fit_makes_no_float64_copy_of_X():
-    rng = np.random.default_rng(0)
-    X32 = rng.standard_normal((20_000, 50)).astype(np.float32)
-    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(20_000).astype(np.float32)
-    est = LossRegressor(loss="huber", solver="sgd", learning_rate="saga", max_iter=2, tol=None, random_state=0)
-    est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
-    tracemalloc.start()
-    try:
-        est.fit(X32, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    copy64 = X32.size * 8
-    assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
-
-
 @pytest.mark.parametrize("weighted", [False, True])
 def test_closed_form_float32_blocked_moments(monkeypatch, weighted):
     """Dense float32 X: the normal equations from float64 row-block moments equal the float64 solve."""
@@ -190,19 +157,31 @@ def test_closed_form_float32_blocked_moments(monkeypatch, weighted):
     assert est.intercept_ == pytest.approx(ref.intercept_, rel=1e-10, abs=1e-12)
 
 
-def test_closed_form_float32_makes_no_float64_copy_of_X():
-    rng = np.random.default_rng(0)
-    X32 = rng.standard_normal((100_000, 50)).astype(np.float32)
-    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(100_000).astype(np.float32)
-    est = LossRegressor(solver="closed_form")
+def _fit_peak(est, X, y):
+    """Peak traced bytes allocated by ``est.fit(X, y)``."""
     tracemalloc.start()
     try:
-        est.fit(X32, y)
-        peak = tracemalloc.get_traced_memory()[1]
+        est.fit(X, y)
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("n, kw", [
+    (20_000, dict(loss="huber", solver="lbfgs", max_iter=50)),
+    (20_000, dict(loss="huber", solver="sgd", learning_rate="saga", max_iter=2, tol=None, random_state=0)),
+    (100_000, dict(solver="closed_form")),
+], ids=["lbfgs", "sgd", "closed_form"])
+def test_float32_fit_makes_no_float64_copy_of_X(n, kw):
+    """Peak memory of a float32 fit stays well below one float64 copy of ``X``."""
+    rng = np.random.default_rng(0)
+    X32 = rng.standard_normal((n, 50)).astype(np.float32)
+    y = X32 @ np.linspace(-1, 1, 50, dtype=np.float32) + rng.standard_normal(n).astype(np.float32)
+    est = LossRegressor(**kw)
+    est.fit(X32[:200], y[:200])  # compile / load the kernels outside the measurement
+    peak = _fit_peak(est, X32, y)
+    assert est.solver_ == kw["solver"]
     copy64 = X32.size * 8
-    assert est.solver_ == "closed_form"
     assert peak < 0.5 * copy64, f"peak {peak / 1e6:.1f} MB vs a float64 copy {copy64 / 1e6:.1f} MB"
 
 
@@ -221,18 +200,10 @@ def test_polish_and_subgradient_take_float32_without_a_float64_copy(monkeypatch,
     est.fit(X32[:300], y[:300])  # compile / load the kernels outside the measurement
     est.fit(X64[:300], y[:300])
 
-    def peak(X):
-        tracemalloc.start()
-        try:
-            LossRegressor(**kw).fit(X, y)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
     seen = _record_problems(monkeypatch, kw["solver"])
     # the solver's own working memory (per-sample vectors, the polish's kink system) is what a float64
     # fit allocates; a float32 fit that copied X would add a float64 copy of it on top
-    p32, p64 = peak(X32), peak(X64)
+    p32, p64 = _fit_peak(LossRegressor(**kw), X32, y), _fit_peak(LossRegressor(**kw), X64, y)
     assert seen[0].X.dtype == np.float32
     copy64 = X64.nbytes
     assert p32 < p64 + 0.5 * copy64, f"peak {p32 / 1e6:.1f} MB vs {p64 / 1e6:.1f} MB for float64 X"
