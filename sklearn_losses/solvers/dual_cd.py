@@ -222,6 +222,18 @@ def _signature(index_type, x_type=types.float64):
 
 
 @njit_cached(nogil=True)
+def _soft_threshold(v, eps):  # pragma: no cover
+    """``sign(v) · max(|v| − eps, 0)`` (the ε-insensitive part of a coordinate step; ``v`` for eps = 0)."""
+    if eps > 0.0:
+        if v > eps:
+            return v - eps
+        if v < -eps:
+            return v + eps
+        return 0.0
+    return v
+
+
+@njit_cached(nogil=True)
 def _quadratic_coordinate(ai, G, H, kappa, eps, l, h, shrink, pgmax_old, pgmin_old):  # pragma: no cover
     """One coordinate of ``min_a ½ H a² − G a + ψ(a)``, ``ψ(a) = ε|a| + κa²/2`` on ``[l, h]``.
 
@@ -262,14 +274,7 @@ def _quadratic_coordinate(ai, G, H, kappa, eps, l, h, shrink, pgmax_old, pgmin_o
         pg = gp
     if pg == 0.0:
         return False, 0.0, ai
-    v = H * ai - G
-    if eps > 0.0:
-        if v > eps:
-            v -= eps
-        elif v < -eps:
-            v += eps
-        else:
-            v = 0.0
+    v = _soft_threshold(H * ai - G, eps)
     den = H + kappa
     if den > 0.0:
         an = v / den

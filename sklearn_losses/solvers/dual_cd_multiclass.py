@@ -100,7 +100,7 @@ from numba import types
 from scipy.linalg import cho_factor, cho_solve
 
 from .._numba import njit_cached
-from .dual_cd import _matvec, _quadratic_coordinate, _rmatvec
+from .dual_cd import _matvec, _quadratic_coordinate, _rmatvec, _soft_threshold
 from ._base import SolverResult
 
 
@@ -988,14 +988,7 @@ def _line_impl(z, u, C, ws, ss, off, eps, den, lo, hi, max_it):
             up = u[p]
             if up == 0.0:
                 continue
-            v = off[p] - (z[p] + t * up)
-            if eps > 0.0:
-                if v > eps:
-                    v -= eps
-                elif v < -eps:
-                    v += eps
-                else:
-                    v = 0.0
+            v = _soft_threshold(off[p] - (z[p] + t * up), eps)
             a = v / den
             if a <= lo:
                 a = lo
