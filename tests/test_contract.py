@@ -962,3 +962,22 @@ def test_failed_fit_keeps_n_features_in():
         clf.fit(X_wide, np.zeros(20))
     assert clf.n_features_in_ == X_CLF.shape[1]
     clf.predict(X_CLF)  # raises "X has 3 features, but LossClassifier is expecting 6"
+
+
+def test_target_domain_and_inverse_link_are_validated_declarations():
+    """An undeclared domain is refused by name; a declared inverse link is what the regressor predicts."""
+    from sklearn_losses import LossRegressor, get_loss
+    from sklearn_losses.contract import TARGET_DOMAINS, capabilities
+
+    assert capabilities(get_loss("huber")).target_domain == "real"
+    assert capabilities(get_loss("gamma")).target_domain == "positive" and "positive" in TARGET_DOMAINS
+    loss = get_loss("poisson")
+    loss.declare = {"target_domain": "counts"}  # an instance declaration overrides the class's
+    with pytest.raises(ValueError, match="target_domain='counts'"):
+        capabilities(loss)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    y = rng.poisson(np.exp(X @ np.array([0.3, -0.2, 0.1]))).astype(float)
+    est = LossRegressor("poisson").fit(X, y)
+    np.testing.assert_allclose(est.predict(X), capabilities(est.loss_).inverse_link(X @ est.coef_ + est.intercept_))
+    assert np.all(est.predict(X) > 0)
