@@ -518,6 +518,10 @@ class Loss(BaseEstimator):
             value = scalar_weighted_loss_grad(y_true, y_pred, self._params_array(), type(self).kernel,
                                               sw, 1.0 / total, grad)
             return float(value / total), grad
+        if not self.aggregate:
+            fused = self._weighted_loss_grad(y_true, y_pred, sample_weight)
+            if fused is not None:
+                return fused
         per, g = self._loss_grad(y_true, y_pred)
         total = sample_weight.sum()
         value = float(np.dot(sample_weight, per) / total)
@@ -528,6 +532,15 @@ class Loss(BaseEstimator):
             grad = grad / (2.0 * root) if root > 0 else np.zeros_like(grad)
             value = float(root)
         return value, grad
+
+    def _weighted_loss_grad(self, y_true, y_pred, sample_weight):
+        """``value_and_gradient`` in one compiled pass for the inputs a subclass fuses, else None.
+
+        Override where the weighted mean and its gradient can be computed without the
+        per-sample loss array and a separate weighting pass (multinomial cross-entropy on
+        class indices); must return exactly what the generic path would.
+        """
+        return None
 
     # --------------------------------------------------------- checker hooks
     #: True where ``_loss_grad`` on 1-D input is exactly the scalar kernel, so

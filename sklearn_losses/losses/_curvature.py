@@ -11,7 +11,12 @@ kernels.
   ``p = softmax(s)``: the Hessian of ``m · LSE(s) − ⟨q, s⟩`` (multinomial
   cross-entropy with targets of total mass ``m``) applied to ``v``;
 * :func:`softmax_cross_entropy` — the multinomial cross-entropy of class
-  indices and its gradient in one pass per row (one ``exp`` per logit).
+  indices and its gradient (one ``exp`` per logit); :func:`weighted_softmax_cross_entropy`
+  its weighted mean and weighted gradient, what ``value_and_gradient`` returns.
+
+The softmaxes take three passes: row maxima and shifted logits (compiled), numpy's
+vectorised ``exp`` on them, then the row sums and the outputs (compiled). Measured on
+50k × 10 logits: 1.1 ms against 3.1 ms for one compiled pass with the scalar ``exp``.
 
 Both are computed from ``e = exp(−|s|)`` / the row maximum, so logits of any
 finite size give finite, non-negative curvatures.
@@ -23,7 +28,8 @@ from numba import types
 
 from .._numba import njit_cached
 
-__all__ = ["logistic_curvature", "softmax_hessian_product", "softmax_cross_entropy"]
+__all__ = ["logistic_curvature", "softmax_hessian_product", "softmax_cross_entropy",
+           "weighted_softmax_cross_entropy"]
 
 _F8_1_RO = types.Array(types.float64, 1, "C", readonly=True)
 _F8_2_RO = types.Array(types.float64, 2, "C", readonly=True)
@@ -50,59 +56,99 @@ def _logistic_curvature(s, out):
         out[i] = e / (d * d)
 
 
-@_lazy(types.void(_F8_2_RO, _F8_2_RO, _F8_1_RO, types.float64[:, ::1]))
-def _softmax_hessian_product(S, V, mass, out):
+_I8_1_RO = types.Array(types.int64, 1, "C", readonly=True)
+
+
+# The softmax in three passes: the row maxima and shifted logits (compiled), their exponentials
+# (numpy's vectorised exp: 0.3 ms for 500k entries here, where the compiled scalar exp of a
+# one-pass kernel took 2.5 ms of its 3.1), then the row sums and what the caller needs (compiled)
+@_lazy(types.void(_F8_2_RO, types.float64[:, ::1], types.float64[::1]))
+def _shift_rows(S, E, m):
     n, k = S.shape
-    p = np.empty(k)
     for i in range(n):
-        m = S[i, 0]
+        mx = S[i, 0]
         for c in range(1, k):
-            if S[i, c] > m:
-                m = S[i, c]
+            if S[i, c] > mx:
+                mx = S[i, c]
+        m[i] = mx
+        for c in range(k):
+            E[i, c] = S[i, c] - mx
+
+
+def _exp_shifted(S):
+    """``(exp(S − max_row), max_row)``: every entry in ``(0, 1]``, the row maximum's entry 1."""
+    E = np.empty(S.shape)
+    m = np.empty(S.shape[0])
+    _shift_rows()(S, E, m)
+    np.exp(E, out=E)
+    return E, m
+
+
+@_lazy(types.void(types.float64[:, ::1], _F8_2_RO, _F8_1_RO, types.float64[:, ::1]))
+def _softmax_hessian_finish(E, V, mass, out):
+    n, k = E.shape
+    has_mass = mass.shape[0] > 0
+    for i in range(n):
         z = 0.0
         for c in range(k):
-            e = math.exp(S[i, c] - m)
-            p[c] = e
-            z += e
+            z += E[i, c]
+        inv = 1.0 / z
         pv = 0.0
         for c in range(k):
-            p[c] /= z
-            pv += p[c] * V[i, c]
-        mi = mass[i]
+            pv += E[i, c] * V[i, c]
+        pv *= inv
+        mi = (mass[i] if has_mass else 1.0) * inv
         for c in range(k):
-            out[i, c] = mi * p[c] * (V[i, c] - pv)
+            out[i, c] = mi * E[i, c] * (V[i, c] - pv)
 
 
-@_lazy(types.void(_F8_2_RO, types.Array(types.int64, 1, "C", readonly=True), types.float64[::1],
-                  types.float64[:, ::1]))
-def _softmax_cross_entropy(S, y, loss_out, grad_out):
+@_lazy(types.float64(_F8_2_RO, _I8_1_RO, _F8_1_RO, types.float64[:, ::1], _F8_1_RO, types.float64[::1]))
+def _softmax_cross_entropy_finish(S, y, w, E, m, loss_out):
+    """From ``E = exp(S − m)``: ``loss_out[i] = LSE(s_i) − s_{i y_i}`` (if given), ``E`` ← the gradient
+    ``w_i (softmax(s_i) − e_{y_i})`` (``w`` empty: weight 1); returns ``Σ_i w_i ℓ_i``."""
     n, k = S.shape
+    has_w = w.shape[0] > 0
+    has_loss = loss_out.shape[0] > 0
+    total = 0.0
     for i in range(n):
-        m = S[i, 0]
-        for c in range(1, k):
-            if S[i, c] > m:
-                m = S[i, c]
         z = 0.0
         for c in range(k):
-            e = math.exp(S[i, c] - m)
-            grad_out[i, c] = e
-            z += e
-        inv = 1.0 / z
-        for c in range(k):
-            grad_out[i, c] *= inv
+            z += E[i, c]
         yi = y[i]
-        grad_out[i, yi] -= 1.0
-        loss_out[i] = m + math.log(z) - S[i, yi]
+        li = m[i] + math.log(z) - S[i, yi]
+        wi = w[i] if has_w else 1.0
+        if has_loss:
+            loss_out[i] = li
+        total += wi * li
+        scale = wi / z
+        for c in range(k):
+            E[i, c] *= scale
+        E[i, yi] -= wi
+    return total
+
+
+_EMPTY = np.empty(0)
 
 
 def softmax_cross_entropy(S, y):
-    """``LSE(s_i) − s_{i, y_i}`` and its gradient ``softmax(s_i) − e_{y_i}``, one pass per row."""
+    """``LSE(s_i) − s_{i, y_i}`` and its gradient ``softmax(s_i) − e_{y_i}`` (one ``exp`` per logit)."""
     S = np.ascontiguousarray(S, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.int64)
     loss = np.empty(S.shape[0])
-    grad = np.empty(S.shape)
-    _softmax_cross_entropy()(S, y, loss, grad)
-    return loss, grad
+    E, m = _exp_shifted(S)
+    _softmax_cross_entropy_finish()(S, y, _EMPTY, E, m, loss)
+    return loss, E
+
+
+def weighted_softmax_cross_entropy(S, y, w):
+    """``(Σ_i w_i ℓ_i, w_i (softmax(s_i) − e_{y_i}))`` for class indices ``y``, in the passes of
+    :func:`softmax_cross_entropy` (no per-sample loss array, no weighting pass)."""
+    S = np.ascontiguousarray(S, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    E, m = _exp_shifted(S)
+    total = _softmax_cross_entropy_finish()(S, y, w, E, m, _EMPTY)
+    return float(total), E
 
 
 def logistic_curvature(s):
@@ -119,7 +165,8 @@ def softmax_hessian_product(S, V, mass=None):
     V = np.ascontiguousarray(V, dtype=np.float64)
     if V.shape != S.shape:
         raise ValueError(f"V must have the shape of the logits {S.shape}, got {V.shape}")
-    mass = np.ones(S.shape[0]) if mass is None else np.ascontiguousarray(mass, dtype=np.float64)
+    mass = _EMPTY if mass is None else np.ascontiguousarray(mass, dtype=np.float64)
+    E, _ = _exp_shifted(S)
     out = np.empty(S.shape)
-    _softmax_hessian_product()(S, V, mass, out)
+    _softmax_hessian_finish()(E, V, mass, out)
     return out

@@ -31,7 +31,8 @@ from sklearn.base import clone
 from .._numba import loss_kernel
 from ._base import Loss, ScalarLoss, _as_float_array, register_loss
 from ._dual import DualSpec
-from ._curvature import logistic_curvature, softmax_cross_entropy, softmax_hessian_product
+from ._curvature import (logistic_curvature, softmax_cross_entropy, softmax_hessian_product,
+                         weighted_softmax_cross_entropy)
 from ._piecewise import PiecewiseLinear
 from ._math import sigmoid as _nb_sigmoid, softplus as _nb_softplus
 from ._prob import (
@@ -937,6 +938,16 @@ class CrossEntropyLoss(_ProbabilisticLoss):
         if Y.ndim == 1:
             return softmax_cross_entropy(S, Y)
         return _soft_ce(Y, S)
+
+    def _weighted_loss_grad(self, y_true, y_pred, sample_weight):
+        # logits (n, K) and class indices: the weighted mean and gradient in the softmax's passes
+        if np.ndim(y_pred) != 2 or np.ndim(y_true) != 1 or type(self)._multi is not CrossEntropyLoss._multi:
+            return None
+        self._validate_params()
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        total = float(sw.sum())
+        value, grad = weighted_softmax_cross_entropy(y_pred, y_true, sw / total)
+        return value, grad
 
 
 @register_loss
