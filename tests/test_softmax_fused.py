@@ -61,3 +61,26 @@ def test_log_proba_nll_keeps_its_own_path():
     v, g = capabilities(get_loss("negative_log_likelihood", input="log_proba")).value_and_gradient(y, logp, w)
     assert v == pytest.approx(-np.dot(w, logp[np.arange(80), y]) / w.sum(), rel=1e-13)
     np.testing.assert_allclose(g, -np.eye(3)[y] * (w / w.sum())[:, None], atol=1e-16)
+
+
+def test_validation_fast_paths_still_refuse_bad_input():
+    """The cheap checks a solver's repeated calls take (integer class indices: range only; a
+    finite sum: all finite) refuse what the full checks refused, and accept huge finite values."""
+    import warnings
+
+    from sklearn_losses.losses._base import _as_float_array
+    from sklearn_losses.losses._prob import class_index
+
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        class_index(np.array([0, 1, 3]), 3)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        class_index(np.array([0, -1, 2], dtype=np.int32), 3)
+    with pytest.raises(ValueError, match="non-integer"):
+        class_index(np.array([0.0, 1.5]), 3)
+    assert class_index(np.array([2, 0], dtype=np.uint8), 3).dtype == np.intp
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflowing sum must not warn
+        np.testing.assert_array_equal(_as_float_array(np.array([1e308, 1e308]), "y_pred"), [1e308, 1e308])
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="y_pred contains NaN or infinity"):
+            _as_float_array(np.array([1.0, bad]), "y_pred")

@@ -46,6 +46,13 @@ def class_index(y, n_classes, name="y_true"):
     y = np.asarray(y)
     if y.dtype.kind not in "iufb":
         raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}")
+    if y.dtype.kind in "iu":  # integers: only the range to check (solvers pass their indices each call)
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(
+                f"{name} must hold class indices in [0, {n_classes}) (y_pred has {n_classes} columns); "
+                f"got values in [{int(y.min())}, {int(y.max())}]."
+            )
+        return y.astype(np.intp, copy=False)
     yf = y.astype(np.float64)
     if not np.all(np.isfinite(yf)):
         raise ValueError(f"{name} contains NaN or infinity.")
