@@ -24,10 +24,13 @@ import inspect
 import os
 import warnings
 
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.errors import NumbaWarning
 from numba.core.registry import CPUDispatcher
+from numba.extending import intrinsic
 
 __all__ = ["SCALAR_SIGNATURE", "SCALAR_FUNCTION", "loss_kernel", "njit_cached"]
 
@@ -200,3 +203,38 @@ def scalar_weighted_loss_grad(y_true, y_pred, params, kernel, sample_weight, sca
         total += s * l
         grad_out[i] = scale * s * g
     return total
+
+
+# ------------------------------------------------------------ memory prefetching (sgd, newton)
+def _prefetch_intrinsic(name, locality, doc):
+    """A numba intrinsic ``f(arr, offset)`` hinting the CPU to load ``arr.flat[offset]`` (``llvm.prefetch``).
+
+    No-op semantics and no bounds check; ``locality`` 3 keeps the line in
+    every cache level (``prefetcht0``), 2 in the outer ones (``prefetcht1``).
+    """
+    def prefetch(typingctx, arr, offset):
+        if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, value=args[0])
+            ptr = builder.gep(ary.data, [args[1]])
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
+            )
+            # read access, the given temporal locality, data cache
+            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, locality),
+                              ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(arr, offset), codegen
+
+    prefetch.__doc__ = doc
+    prefetch.__name__ = prefetch.__qualname__ = name
+    return intrinsic(prefetch)
+
+
+prefetch = _prefetch_intrinsic("prefetch", 3, "Hint the CPU to load ``arr.flat[offset]`` into cache (no-op semantics).")
+prefetch_l2 = _prefetch_intrinsic("prefetch_l2", 2, "As :func:`prefetch`, into the outer caches only (rows further ahead).")

@@ -123,7 +123,7 @@ import scipy.sparse as sp
 from numba import types
 from scipy.linalg.blas import dsyrk
 
-from .._numba import SCALAR_FUNCTION, njit_cached
+from .._numba import SCALAR_FUNCTION, njit_cached, prefetch
 from ._base import Requirement, Solver, SolverResult, has_property, penalty_in, structure_in
 
 __all__ = ["NewtonSolver"]
@@ -131,8 +131,8 @@ __all__ = ["NewtonSolver"]
 #: Armijo constant and the number of backtracking steps before giving up
 _ARMIJO = 1e-4
 _MAX_BACKTRACK = 40
-#: rows per block of the fused dense pass (the block's rows stay in cache between its loops)
-_BLOCK = 64
+#: entries of X ahead of the rows being read that the fused dense pass prefetches (4 KB of float64)
+_PREFETCH_AHEAD = 512
 #: dense problems of at most this many entries (n · d) use numpy and BLAS instead of the compiled
 #: passes: a first fit then loads no kernel of this module (milliseconds either way at this size)
 _SMALL_ENTRIES = 1 << 16
@@ -243,100 +243,110 @@ def _step_dense_impl(X, y, ws, raw, dw, db, kernel, params, hd, raw_out, xd_out,
 
     ``xd = XΔw + Δb``, ``raw' = raw + xd``, the loss and ``gw_out = Xᵀ(s̃ ℓ'(raw'))``; if ``hd`` has
     n entries, also ``diag_out = Σ hd x²`` (the current Hessian's diagonal, the next preconditioner).
-    Returns ``(Σ s̃ℓ, Σ s̃ℓ', Σ hd)``. Blocks of ``_BLOCK`` rows (they stay in L1 between the
-    products and the scatter), four rows at a time in the dot products and in the scatter (one
-    load of ``dw`` / one update of ``gw_out`` per four rows).
+    Returns ``(Σ s̃ℓ, Σ s̃ℓ', Σ hd)``. Four rows at a time: their dot products (one load of ``dw``
+    per four rows), their four losses, then their scatter into ``gw_out`` while the rows are still
+    in L1; the rows ``_PREFETCH_AHEAD`` entries ahead are prefetched, so the loads of the next
+    rows overlap the losses' scalar work (measured at 200k x 100: 13.7 ms against 16.7 ms for
+    64-row blocks without prefetching, a BLAS ``X @ w`` 10 ms; at 200k x 30: 2.7 / 6.5 / 2.5 ms).
     """
     n, d = X.shape
     with_diag = hd.shape[0] == n
     for j in range(d):
         gw_out[j] = 0.0
         diag_out[j] = 0.0
-    c = np.zeros(_BLOCK)
     loss = 0.0
     gb = 0.0
     hb = 0.0
-    for r0 in range(0, n, _BLOCK):
-        r1 = min(n, r0 + _BLOCK)
-        i = r0
-        while i + 4 <= r1:
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
-            for j in range(d):
-                v = dw[j]
-                a0 += X[i, j] * v
-                a1 += X[i + 1, j] * v
-                a2 += X[i + 2, j] * v
-                a3 += X[i + 3, j] * v
-            xd_out[i] = a0 + db
-            xd_out[i + 1] = a1 + db
-            xd_out[i + 2] = a2 + db
-            xd_out[i + 3] = a3 + db
-            i += 4
-        while i < r1:
-            acc = 0.0
-            for j in range(d):
-                acc += X[i, j] * dw[j]
-            xd_out[i] = acc + db
-            i += 1
-        for i in range(r0, r1):
-            r = raw[i] + xd_out[i]
-            raw_out[i] = r
-            l, dl = kernel(y[i], r, params)
-            s = ws[i]
-            loss += s * l
-            ci = s * dl
-            gb += ci
-            c[i - r0] = ci
-        i = r0
+    end = n * d
+    i = 0
+    while i + 4 <= n:
+        ahead = i * d + _PREFETCH_AHEAD
+        if ahead + 4 * d <= end:
+            for o in range(0, 4 * d, 8):  # one hint per 64-byte line of float64 (two for float32)
+                prefetch(X, ahead + o)
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for j in range(d):
+            v = dw[j]
+            a0 += X[i, j] * v
+            a1 += X[i + 1, j] * v
+            a2 += X[i + 2, j] * v
+            a3 += X[i + 3, j] * v
+        a0 += db
+        a1 += db
+        a2 += db
+        a3 += db
+        xd_out[i] = a0
+        xd_out[i + 1] = a1
+        xd_out[i + 2] = a2
+        xd_out[i + 3] = a3
+        r0 = raw[i] + a0
+        r1 = raw[i + 1] + a1
+        r2 = raw[i + 2] + a2
+        r3 = raw[i + 3] + a3
+        raw_out[i] = r0
+        raw_out[i + 1] = r1
+        raw_out[i + 2] = r2
+        raw_out[i + 3] = r3
+        l0, d0 = kernel(y[i], r0, params)
+        l1, d1 = kernel(y[i + 1], r1, params)
+        l2, d2 = kernel(y[i + 2], r2, params)
+        l3, d3 = kernel(y[i + 3], r3, params)
+        s0 = ws[i]
+        s1 = ws[i + 1]
+        s2 = ws[i + 2]
+        s3 = ws[i + 3]
+        loss += s0 * l0
+        loss += s1 * l1
+        loss += s2 * l2
+        loss += s3 * l3
+        c0 = s0 * d0
+        c1 = s1 * d1
+        c2 = s2 * d2
+        c3 = s3 * d3
+        gb += (c0 + c1) + (c2 + c3)
         if with_diag:
-            while i + 4 <= r1:
-                k = i - r0
-                c0 = c[k]
-                c1 = c[k + 1]
-                c2 = c[k + 2]
-                c3 = c[k + 3]
-                h0 = hd[i]
-                h1 = hd[i + 1]
-                h2 = hd[i + 2]
-                h3 = hd[i + 3]
-                hb += (h0 + h1) + (h2 + h3)
-                for j in range(d):
-                    x0 = X[i, j]
-                    x1 = X[i + 1, j]
-                    x2 = X[i + 2, j]
-                    x3 = X[i + 3, j]
-                    gw_out[j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
-                    diag_out[j] += h0 * x0 * x0 + h1 * x1 * x1 + h2 * x2 * x2 + h3 * x3 * x3
-                i += 4
-            while i < r1:
-                ci = c[i - r0]
-                hi = hd[i]
-                hb += hi
-                for j in range(d):
-                    x = X[i, j]
-                    gw_out[j] += ci * x
-                    diag_out[j] += hi * x * x
-                i += 1
-        else:
-            while i + 4 <= r1:
-                k = i - r0
-                c0 = c[k]
-                c1 = c[k + 1]
-                c2 = c[k + 2]
-                c3 = c[k + 3]
-                if c0 != 0.0 or c1 != 0.0 or c2 != 0.0 or c3 != 0.0:
-                    for j in range(d):
-                        gw_out[j] += c0 * X[i, j] + c1 * X[i + 1, j] + c2 * X[i + 2, j] + c3 * X[i + 3, j]
-                i += 4
-            while i < r1:
-                ci = c[i - r0]
-                if ci != 0.0:
-                    for j in range(d):
-                        gw_out[j] += ci * X[i, j]
-                i += 1
+            h0 = hd[i]
+            h1 = hd[i + 1]
+            h2 = hd[i + 2]
+            h3 = hd[i + 3]
+            hb += (h0 + h1) + (h2 + h3)
+            for j in range(d):
+                x0 = X[i, j]
+                x1 = X[i + 1, j]
+                x2 = X[i + 2, j]
+                x3 = X[i + 3, j]
+                gw_out[j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
+                diag_out[j] += h0 * x0 * x0 + h1 * x1 * x1 + h2 * x2 * x2 + h3 * x3 * x3
+        elif c0 != 0.0 or c1 != 0.0 or c2 != 0.0 or c3 != 0.0:
+            for j in range(d):
+                gw_out[j] += c0 * X[i, j] + c1 * X[i + 1, j] + c2 * X[i + 2, j] + c3 * X[i + 3, j]
+        i += 4
+    while i < n:
+        acc = db
+        for j in range(d):
+            acc += X[i, j] * dw[j]
+        xd_out[i] = acc
+        r = raw[i] + acc
+        raw_out[i] = r
+        l, dl = kernel(y[i], r, params)
+        s = ws[i]
+        loss += s * l
+        ci = s * dl
+        gb += ci
+        if with_diag:
+            hi = hd[i]
+            hb += hi
+            for j in range(d):
+                x = X[i, j]
+                gw_out[j] += ci * x
+                diag_out[j] += hi * x * x
+        elif ci != 0.0:
+            for j in range(d):
+                gw_out[j] += ci * X[i, j]
+        i += 1
     return loss, gb, hb
 
 

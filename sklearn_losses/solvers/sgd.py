@@ -35,13 +35,10 @@ from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
-from llvmlite import ir
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from ..exceptions import DivergenceError
-from .._numba import SCALAR_FUNCTION, njit_cached
+from .._numba import SCALAR_FUNCTION, njit_cached, prefetch as _prefetch, prefetch_l2 as _prefetch_l2
 from ._base import (ONE_OUTPUT, Solver, SolverResult, gradient_certificate, has_property, min_norm_subgradient,
                     penalty_value, provides, raw_output, structure_in)
 
@@ -77,40 +74,6 @@ _N_SC = 6
 
 
 # ---------------------------------------------------------------- the kernel
-def _prefetch_intrinsic(name, locality, doc):
-    """A numba intrinsic ``f(arr, offset)`` hinting the CPU to load ``arr.flat[offset]`` (``llvm.prefetch``).
-
-    No-op semantics and no bounds check; ``locality`` 3 keeps the line in
-    every cache level (``prefetcht0``), 2 in the outer ones (``prefetcht1``).
-    """
-    def prefetch(typingctx, arr, offset):
-        if not (isinstance(arr, types.Array) and arr.layout == "C" and isinstance(offset, types.Integer)):
-            return None
-
-        def codegen(context, builder, signature, args):
-            ary = context.make_array(signature.args[0])(context, builder, value=args[0])
-            ptr = builder.gep(ary.data, [args[1]])
-            i8p = ir.IntType(8).as_pointer()
-            i32 = ir.IntType(32)
-            fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
-            )
-            # read access, the given temporal locality, data cache
-            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, locality),
-                              ir.Constant(i32, 1)])
-            return context.get_dummy_value()
-
-        return types.void(arr, offset), codegen
-
-    prefetch.__doc__ = doc
-    prefetch.__name__ = prefetch.__qualname__ = name
-    return intrinsic(prefetch)
-
-
-_prefetch = _prefetch_intrinsic("_prefetch", 3, "Hint the CPU to load ``arr.flat[offset]`` into cache (no-op semantics).")
-_prefetch_l2 = _prefetch_intrinsic("_prefetch_l2", 2, "As :func:`_prefetch`, into the outer caches only (rows further ahead).")
-
-
 def _signature(index_type, x_type=types.float64):
     ro = dict(readonly=True)
     f8_1ro = types.Array(types.float64, 1, "C", **ro)
