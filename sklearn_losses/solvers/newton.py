@@ -174,7 +174,8 @@ _PAIR = types.UniTuple(types.float64, 2)
 
 def _init_dense_impl(X, G, hw, gw_out, m2_out):
     """One pass: ``gw_out = Gᵀ X`` (G of shape (n, c), ``gw_out`` (c, d)) and, if ``hw`` has n entries,
-    ``m2_out = Σ hw x²``; four rows at a time (float64 accumulation for float32 ``X`` too)."""
+    ``m2_out = Σ hw x²``; four rows at a time (float64 accumulation for float32 ``X`` too), the rows
+    ``_PREFETCH_AHEAD`` entries ahead prefetched (as in :func:`_step_dense_impl`)."""
     n, d = X.shape
     c = G.shape[1]
     moments = hw.shape[0] == n
@@ -182,8 +183,13 @@ def _init_dense_impl(X, G, hw, gw_out, m2_out):
         m2_out[j] = 0.0
         for q in range(c):
             gw_out[q, j] = 0.0
+    end = n * d
     i = 0
     while i + 4 <= n:
+        ahead = i * d + _PREFETCH_AHEAD
+        if ahead + 4 * d <= end:
+            for o in range(0, 4 * d, 8):
+                prefetch(X, ahead + o)
         for q in range(c):
             g0 = G[i, q]
             g1 = G[i + 1, q]
