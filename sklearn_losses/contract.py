@@ -165,6 +165,10 @@ class Capabilities:
     dual : object or None
         What dual coordinate ascent needs (the convex conjugate's coordinate
         step); see :mod:`sklearn_losses.solvers.dual_cd`.
+    pair_form : callable ``() -> PairwiseForm`` or None
+        A query loss that is a sum of smooth convex terms of score differences
+        over pairs (:class:`~sklearn_losses.losses._dual.PairwiseForm`: RankNet,
+        LambdaLoss with frozen weights): Newton's method on the pairs.
     linear_program : object or None
         The loss as a linear program (piecewise-linear convex losses); see
         :mod:`sklearn_losses.solvers.linprog`.
@@ -209,6 +213,7 @@ class Capabilities:
     hessian_product: Optional[Callable] = None
     curvature_bound: Optional[float] = None
     dual: Any = None
+    pair_form: Any = None
     linear_program: Any = None
 
     def __post_init__(self):
@@ -248,7 +253,7 @@ PROVIDERS = ("value_and_gradient", "kernel", "kernel_params", "dc_decomposition"
              "fit_intercept_only", "predict_proba", "predict_log_proba", "pack_target",
              "reweighting_start", "reweighting", "check_target", "inverse_link", "second_derivative",
              "hessian_product",
-             "dual", "linear_program")
+             "dual", "pair_form", "linear_program")
 
 def check_loss_protocol(loss):
     """Raise ``TypeError`` naming the missing members if ``loss`` is not a loss object."""

@@ -892,7 +892,7 @@ def test_ranker_has_no_sgd_parameters():
         assert set(SGD_PARAMS) <= set(est.get_params())
     X, y, qid = _ranking_data()
     rk = LossRanker().fit(X, y, group=qid)
-    assert rk.solver_ == "lbfgs"
+    assert rk.solver_ == "newton"  # full batch: RankNet declares its pairs (pair_form)
     with pytest.raises(ValueError, match="sgd"):
         LossRanker(solver="sgd").fit(X, y, group=qid)
 

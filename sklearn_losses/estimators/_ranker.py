@@ -248,8 +248,10 @@ class LossRanker(BaseLossEstimator):
     Euclidean distance; cosine for ``nt_xent``), ``score(X, y)`` the retrieval
     NDCG@10 where every sample queries the others (relevant = same label).
 
-    Solvers: ``solver="auto"`` uses L-BFGS for differentiable objectives and
-    the subgradient method for the RankSVM hinge (query ``pairwise_ranking``).
+    Solvers: ``solver="auto"`` uses Newton's method on the pairs for ``ranknet``
+    (it declares them: ``pair_form``), L-BFGS for the other differentiable
+    objectives and dual coordinate ascent for the RankSVM hinge (query
+    ``pairwise_ranking``).
     ``lambda_loss`` alternates: a RankNet fit, then up to ``lambda_rounds``
     (``solver_options``, default 10) L-BFGS solves of the loss with its
     ``|ΔNDCG|`` weights frozen at the current ranking, re-frozen after each solve
@@ -278,7 +280,7 @@ class LossRanker(BaseLossEstimator):
         Size of the approximate kernel map in either mode (overrides
         ``n_components`` for it in query mode; when both are None, the
         effective-dimension rule of :class:`LossRegressor`'s ``n_components``).
-    solver : {"auto", "lbfgs", "subgradient"}, default="auto"
+    solver : {"auto", "newton", "lbfgs", "dual_cd", "subgradient"} or a solver, default="auto"
     max_iter, tol, random_state, verbose, solver_options
         As :class:`LossRegressor`. ``random_state`` also seeds the tuples of
         embedding mode.

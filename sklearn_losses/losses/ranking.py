@@ -58,7 +58,7 @@ import numpy as np
 
 from .._numba import njit_cached
 from ._base import Loss, _as_float_array, register_loss
-from ._dual import DualSpec, PairwiseDualSpec
+from ._dual import DualSpec, PairwiseDualSpec, PairwiseForm
 
 __all__ = [
     "RankNetLoss", "PairwiseRankingLoss", "ListwiseSoftmaxLoss", "LambdaLoss", "TripletLoss",
@@ -733,11 +733,37 @@ class _QueryLoss(Loss):
 _NO_WEIGHTS = np.empty(0)
 
 
+def _logistic_pair_term(sigma):
+    """``z -> (softplus(−σz), −σ·expit(−σz), σ²·expit(σz)·expit(−σz))``, stable at any finite ``z``."""
+    from scipy.special import expit
+
+    def phi(z):
+        u = sigma * np.asarray(z, dtype=np.float64)
+        neg = expit(-u)
+        return np.logaddexp(0.0, -u), -sigma * neg, (sigma * sigma) * neg * expit(u)
+
+    return phi
+
+
 class _PairwiseQueryLoss(_QueryLoss):
     _kind = 0
 
     def _pair_param(self):
         raise NotImplementedError
+
+    def pair_coefficients(self, y, sample_weight, group=None, index=None, doc_weight=None, **kwargs):
+        """``(pi, pj, c)``: the pairs of the query form and their coefficients in ``Σ_k sw_k ℓ_k``.
+
+        ``c_p = ½ pw_p N_q (sw_i dw_j + sw_j dw_i)`` (the coefficient of the pair's
+        term in :func:`_pair_kernel`'s total).
+        """
+        y = np.ascontiguousarray(_as_float_array(y, "y_true").ravel(), dtype=np.float64)
+        index = self._index(y, group, index)
+        sw, dw = self._weights(sample_weight, doc_weight)
+        pi, pj, pw = self._pairs(y, index)
+        nq = np.bincount(index.qidx, weights=dw, minlength=index.n_queries)[index.qidx]
+        c = 0.5 * pw * nq[pi] * (sw[pi] * dw[pj] + sw[pj] * dw[pi])
+        return np.asarray(pi, dtype=np.int64), np.asarray(pj, dtype=np.int64), c
 
     def _pairs(self, y, index):
         return index.pairs(y, self.max_pairs_per_query, self.random_state)
@@ -768,8 +794,9 @@ class RankNetLoss(_PairwiseQueryLoss):
 
     **When to use:** the standard smooth, convex pairwise surrogate: a linear
     RankNet is logistic regression without intercept on the difference
-    vectors :math:`x_i - x_j` (same objective, same coefficients), fast to fit
-    with L-BFGS. It ignores *where* in the list a pair sits; ``lambda_loss``
+    vectors :math:`x_i - x_j` (same objective, same coefficients), fitted by
+    Newton's method on the pairs (it declares them: ``pair_form``) without
+    forming those vectors. It ignores *where* in the list a pair sits; ``lambda_loss``
     adds that.
 
     **Survey vs original:** the survey discusses pairwise ranking through
@@ -797,6 +824,8 @@ class RankNetLoss(_PairwiseQueryLoss):
     survey_section = "7.1"
     _kind = 0
 
+    declare = {"pair_form": True}
+
     def __init__(self, sigma=1.0, max_pairs_per_query=None, random_state=0):
         self.sigma = sigma
         self.max_pairs_per_query = max_pairs_per_query
@@ -804,6 +833,10 @@ class RankNetLoss(_PairwiseQueryLoss):
 
     def _pair_param(self):
         return _check_positive(self, "sigma", self.sigma)
+
+    def pair_form(self):
+        """``Σ_p c_p softplus(−σ (s_i − s_j))``: the pairs' logistic terms (Newton on the pairs)."""
+        return PairwiseForm(phi=_logistic_pair_term(self._pair_param()), pairs=self.pair_coefficients)
 
 
 @register_loss
@@ -1060,18 +1093,8 @@ class PairwiseRankingLoss(_PairwiseQueryLoss):
                                 pairs=self.dual_pairs)
 
     def dual_pairs(self, y, sample_weight, group=None, index=None, doc_weight=None, **kwargs):
-        """``(pi, pj, c)``: the pairs of the query form and their coefficients in ``Σ_k sw_k ℓ_k``.
-
-        ``c_p = ½ pw_p N_q (sw_i dw_j + sw_j dw_i)`` (the coefficient of the pair's
-        hinge in :func:`_pair_kernel`'s total).
-        """
-        y = np.ascontiguousarray(_as_float_array(y, "y_true").ravel(), dtype=np.float64)
-        index = self._index(y, group, index)
-        sw, dw = self._weights(sample_weight, doc_weight)
-        pi, pj, pw = self._pairs(y, index)
-        nq = np.bincount(index.qidx, weights=dw, minlength=index.n_queries)[index.qidx]
-        c = 0.5 * pw * nq[pi] * (sw[pi] * dw[pj] + sw[pj] * dw[pi])
-        return np.asarray(pi, dtype=np.int64), np.asarray(pj, dtype=np.int64), c
+        """``(pi, pj, c)``: the pairs and their hinges' coefficients (:meth:`pair_coefficients`)."""
+        return self.pair_coefficients(y, sample_weight, group=group, index=index, doc_weight=doc_weight, **kwargs)
 
     def __init__(self, margin=1.0, max_pairs_per_query=None, random_state=0):
         self.margin = margin

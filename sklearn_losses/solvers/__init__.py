@@ -77,7 +77,9 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
     3. a loss with a ``trivial_minimizer`` (perceptron) → ``sgd`` where SGD can run (the online
        algorithm; the batch optimum is the zero model);
     4. a differentiable convex per-sample loss that declares its curvature
-       (``second_derivative`` or ``hessian_product``), with the l2 penalty or none and outputs
+       (``second_derivative`` or ``hessian_product``), or a query loss that declares its pairs
+       (``pair_form``: RankNet; on the LTR example at the default ``alpha`` 4 iterations where
+       L-BFGS stopped above ``tol`` after 1000), with the l2 penalty or none and outputs
        linear in the parameters → ``newton`` (Newton–Cholesky / truncated Newton–CG, chosen
        inside by its cost model, see :mod:`~sklearn_losses.solvers.newton`); any other
        differentiable loss (no declared curvature, an l1 part, non-convex, an output map) →

@@ -124,7 +124,8 @@ from numba import types
 from scipy.linalg.blas import dsyrk
 
 from .._numba import SCALAR_FUNCTION, njit_cached, prefetch
-from ._base import Requirement, Solver, SolverResult, has_property, penalty_in, structure_in
+from ._base import Requirement, Solver, SolverResult, has_property, penalty_in
+from ._newton_pairs import PairOutput
 
 __all__ = ["NewtonSolver"]
 
@@ -763,6 +764,8 @@ class _OneOutput:
     #: a sub-sampled Hessian's row set grows 4x when it does not pay; no floor on CG's forcing term
     subsample_growth = 4
     eta_subsampled = 0.0
+    #: the Hessian may be computed on a random subset of the rows (hessian_subsample)
+    row_subsampling = True
 
     def __init__(self, problem):
         X = problem.X
@@ -1026,6 +1029,8 @@ class _OneOutput:
 
 # ======================================================= K-output problems
 class _MultiOutput:
+    #: the Hessian may be computed on a random subset of the rows (hessian_subsample)
+    row_subsampling = True
     #: K outputs: the unit first step (measured on the 50k x 50, K = 10 benchmark: the line
     #: search's longer first step made the sub-sampled Hessian grow two iterations earlier, and
     #: the fit to a 1e-6 gap took as long, the fit at the default tol 20 % longer)
@@ -1430,16 +1435,30 @@ def _line_minimum(model, step, f0, slope0, max_eval=8, unit=None):
 
 def _curvature_requirement():
     def test(caps, ctx):
+        if caps.structure == "query":
+            return caps.pair_form is not None
         if ctx.get("n_outputs", 1) == 1:
             return caps.second_derivative is not None
         return caps.hessian_product is not None
 
     def describe(caps, ctx):
         k = ctx.get("n_outputs", 1)
-        what = "'second_derivative' (one output)" if k == 1 else f"'hessian_product' ({k} outputs)"
+        if caps.structure == "query":
+            what = "'pair_form' (a query loss: smooth terms of pairs' score differences)"
+        else:
+            what = "'second_derivative' (one output)" if k == 1 else f"'hessian_product' ({k} outputs)"
         return f"a loss that provides its curvature, {what}; {caps.name!r} does not"
 
     return Requirement(describe, test)
+
+
+#: per-sample losses (any number of outputs), or query losses on one score that declare their pairs
+_STRUCTURE = Requirement(
+    lambda caps, ctx: (f"a per-sample loss, or a query loss with one output that provides 'pair_form' "
+                       f"({caps.name!r} is {caps.structure!r}"
+                       f"{', n_outputs=' + str(ctx.get('n_outputs')) if caps.structure == 'query' else ''})"),
+    lambda caps, ctx: caps.structure == "per_sample" or (
+        caps.structure == "query" and ctx.get("n_outputs", 1) == 1))
 
 
 _NO_OUTPUT_MAP = Requirement("outputs linear in the parameters (no output map)",
@@ -1452,7 +1471,9 @@ class NewtonSolver(Solver):
     For a convex, differentiable loss that declares its curvature
     (``second_derivative`` for one output, ``hessian_product`` for ``K``
     outputs: cross-entropy binary and multinomial, MSE, Huber, log-cosh,
-    smooth L1, modified Huber, ...) with the l2 penalty or none. Each
+    smooth L1, modified Huber, ...), or a query loss that declares its pairs
+    (``pair_form``: RankNet, :mod:`~sklearn_losses.solvers._newton_pairs`),
+    with the l2 penalty or none. Each
     iteration takes a Newton step, solved by Cholesky of the assembled
     Hessian when that is cheap, or by truncated preconditioned conjugate
     gradients on Hessian–vector products otherwise, and evaluates the step
@@ -1519,7 +1540,7 @@ class NewtonSolver(Solver):
 
     name = "newton"
     requires = (penalty_in(None, "l2"), has_property("CONVEX"), has_property("DIFF"),
-                structure_in("per_sample"), _NO_OUTPUT_MAP, _curvature_requirement())
+                _STRUCTURE, _NO_OUTPUT_MAP, _curvature_requirement())
     restartable = False
     #: computes on a dense float32 X as given: the compiled passes read float32 and multiply and sum
     #: in float64; BLAS products convert one block of rows at a time (a CSR X is converted to float64)
@@ -1545,7 +1566,7 @@ class NewtonSolver(Solver):
         if isinstance(hs, str):
             if hs != "auto":
                 raise ValueError(f"hessian_subsample must be 'auto', None, an int or a float, got {hs!r}")
-            if model.sparse:
+            if model.sparse or not model.row_subsampling:
                 return None
             m = _SUBSAMPLE_ROWS_PER_PARAM * q
             return m if n >= _SUBSAMPLE_MIN_RATIO * m else None
@@ -1630,7 +1651,10 @@ class NewtonSolver(Solver):
         self.check(problem.caps, problem.penalty, problem.n_outputs, problem.output_map)
         max_iter = int(self.max_iter)
         tol = float(self.tol or 0.0)
-        model = _OneOutput(problem) if problem.n_outputs == 1 else _MultiOutput(problem)
+        if problem.caps.structure == "query":
+            model = PairOutput(problem)  # the declared pairs (pair_form)
+        else:
+            model = _OneOutput(problem) if problem.n_outputs == 1 else _MultiOutput(problem)
         if self.inner == "cholesky" and model.p > _MAX_CHOLESKY_P:
             raise ValueError(f"inner='cholesky' needs at most {_MAX_CHOLESKY_P} parameters, the problem has "
                              f"{model.p}; use inner='cg' or 'auto'")
