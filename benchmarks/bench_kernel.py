@@ -18,7 +18,9 @@ minimise the same objective with the exact kernel:
 * ours: ``LossClassifier("hinge", model="kernel")`` and the default loss
   (``cross_entropy``), at default settings (``alpha=1e-4``, ``n_components=None``,
   ``kernel_approximation="auto"`` → Nyström with the effective-dimension rule)
-  and at ``alpha=5e-5`` (= C=1), plus ``n_components=500`` for the speed end.
+  and at ``alpha=5e-5`` (= C=1), plus ``n_components=500`` for the speed end, and
+  ``modified_huber`` at the defaults (``solver="auto"`` and ``"dual_cd"``): the squared
+  hinge of ``LinearSVC`` for margins ``>= -1``, linear below.
 
 A second case (``moons``): ``make_moons(n_samples=25_000, noise=0.3)``, same protocol,
 and a real data set shipped with scikit-learn (``digits``: 0–4 vs 5–9, rbf with
@@ -31,6 +33,14 @@ its ``transform`` of the training set (kernel blocks and the triangular solve), 
 on those features (``solver="auto"``; for the hinge, the part of it spent in the active-set
 polish that the estimators wrap around ``dual_cd`` is timed separately, and whether it succeeded).
 
+``spread`` measures how far a Nyström fit is from the exact one at SVC's objective
+(``alpha=1/n``, the rule's ``m``): for ``random_state`` 0–4 (other landmark samples),
+the objective's excess over SVC(C=1)'s optimum (the exact kernel model's; SVC at
+``tol=1e-5``), the test accuracy, and the share of test predictions that agree with
+SVC's; and the standard error of a test accuracy on 5,000 points. Then the same seeds
+for ``modified_huber`` at the defaults (the squared hinge of ``LinearSVC`` for margins
+``>= -1``; ``solver="dual_cd"``).
+
 ``exact_cost`` times the exact map's fit (Gram + eigendecomposition + solve) at n = 1000,
 2000, 4000 against Nyström with the rule — the measurement behind
 ``EXACT_KERNEL_MAX_SAMPLES``.
@@ -41,6 +51,7 @@ Usage::
     python benchmarks/bench_kernel.py --quick          # 1 repeat, fewer fits
     python benchmarks/bench_kernel.py --cases synthetic
     python benchmarks/bench_kernel.py --cases profile
+    python benchmarks/bench_kernel.py --cases spread
 """
 import argparse
 import contextlib
@@ -115,6 +126,10 @@ def run_case(name, data, repeats, quick):
         ("ours cross_entropy (defaults)", lambda: LossClassifier(model="kernel", gamma=gamma, random_state=0)),
         ("ours hinge n_components=500", lambda: LossClassifier("hinge", model="kernel", gamma=gamma,
                                                                 n_components=500, random_state=0)),
+        ("ours modified_huber (defaults)", lambda: LossClassifier("modified_huber", model="kernel", gamma=gamma,
+                                                                   random_state=0)),
+        ("ours modified_huber solver=dual_cd", lambda: LossClassifier(
+            "modified_huber", model="kernel", gamma=gamma, solver="dual_cd", random_state=0)),
     ]
     if not quick:
         fits += [
@@ -149,12 +164,14 @@ def run_profile(name, data, repeats):
     from sklearn_losses.models._kernel import KernelModel
     print(f"== profile ({name}): where a default fit's time goes (wall / CPU seconds, best of {repeats})")
     for alpha in (1e-4, 1.0 / len(ytr_)):  # SVC C = 0.5 and C = 1
-        w0, c0, km = _timed(lambda: KernelModel(gamma=gamma, random_state=0, alpha=alpha).fit(Xtr_), repeats)
+        w0, c0, km = _timed(lambda: KernelModel(gamma=gamma, random_state=0, alpha=alpha,
+                                                dtype="auto").fit(Xtr_), repeats)  # as the estimators build it
         w1, c1, F = _timed(lambda: km.transform(Xtr_), repeats)
         Ft = km.transform(Xte)
         print(f"   alpha={alpha:.3g}: map fit (rule {[m for m, _ in km.n_components_trace_]} + "
-              f"{km.factorization_}) {w0:.3f} / {c0:.3f}   transform {F.shape} {w1:.3f} / {c1:.3f}")
-        for loss in ("hinge", "cross_entropy"):
+              f"{km.factorization_}) {w0:.3f} / {c0:.3f}   transform {F.shape} {F.dtype} "
+              f"(float32 probe error {km.float32_error_:.1e}) {w1:.3f} / {c1:.3f}")
+        for loss in ("hinge", "cross_entropy", "modified_huber"):
             def fit():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -206,6 +223,36 @@ def run_digits(repeats):
           f"SVC {svc.score(Xte, yte):.4f}; predictions agree {agree:.4f}; max |Δ decision| {gap:.2e}")
 
 
+def run_spread(name, data, seeds=range(5)):
+    (Xtr_, Xte, ytr_, yte), gamma = data
+    from sklearn.metrics.pairwise import rbf_kernel
+    n = len(ytr_)
+    alpha = 1.0 / n
+    svc = SVC(C=1.0, gamma=gamma, tol=1e-5).fit(Xtr_, ytr_)
+    dc = svc.dual_coef_.ravel()
+    p_exact = np.maximum(0.0, 1.0 - (2 * ytr_ - 1) * svc.decision_function(Xtr_)).mean() + \
+        0.5 * alpha * dc @ rbf_kernel(svc.support_vectors_, gamma=gamma) @ dc
+    acc_svc, pred_svc = svc.score(Xte, yte), svc.predict(Xte)
+    se = np.sqrt(acc_svc * (1 - acc_svc) / len(yte))
+    print(f"== spread ({name}), hinge alpha=1/n: SVC(C=1) objective {p_exact:.6f}, test acc {acc_svc:.4f} "
+          f"(standard error of a test accuracy: {se:.4f})")
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = LossClassifier("hinge", model="kernel", gamma=gamma, alpha=alpha, random_state=seed).fit(Xtr_, ytr_)
+        print(f"   random_state={seed}: m={est.model_.n_components_} ({est.model_.dtype_}) objective "
+              f"{est.objective_:.6f} (+{est.objective_ / p_exact - 1:.2%}), test acc {est.score(Xte, yte):.4f}, "
+              f"agrees with SVC on {np.mean(est.predict(Xte) == pred_svc):.4f}", flush=True)
+    print("   modified_huber (the squared hinge for margins >= -1, LinearSVC's loss there), defaults, dual_cd:")
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = LossClassifier("modified_huber", model="kernel", gamma=gamma, solver="dual_cd",
+                                 random_state=seed).fit(Xtr_, ytr_)
+        print(f"   random_state={seed}: m={est.model_.n_components_} test acc {est.score(Xte, yte):.4f}, "
+              f"agrees with SVC on {np.mean(est.predict(Xte) == pred_svc):.4f}", flush=True)
+
+
 def run_exact_cost(repeats):
     (Xa, _, ya, _), gamma = synthetic()
     print("== exact map cost (hinge, alpha=1e-4): n, exact [s], nystroem+rule [s], acc on the rest")
@@ -228,7 +275,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cases", nargs="*",
-                        default=["profile", "synthetic", "moons", "digits", "exact_cost"])
+                        default=["profile", "synthetic", "moons", "spread", "digits", "exact_cost"])
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     ctx = threadpool_limits(1) if threadpool_limits is not None else None
@@ -241,6 +288,8 @@ def main(argv=None):
             run_case("synthetic", synthetic(), repeats, args.quick)
         if "moons" in args.cases:
             run_case("moons", moons(), repeats, args.quick)
+        if "spread" in args.cases:
+            run_spread("synthetic", synthetic())
         if "digits" in args.cases:
             run_digits(repeats)
         if "exact_cost" in args.cases:

@@ -38,6 +38,6 @@ def make_model(estimator):
             kernel=estimator.kernel, gamma=estimator.gamma, degree=estimator.degree,
             coef0=estimator.coef0, n_components=estimator.n_components,
             kernel_approximation=estimator.kernel_approximation,
-            random_state=estimator.random_state, alpha=_l2_strength(estimator),
+            random_state=estimator.random_state, alpha=_l2_strength(estimator), dtype="auto",
         )
     raise ValueError(f"model must be 'linear' or 'kernel', got {estimator.model!r}")
