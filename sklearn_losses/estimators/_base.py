@@ -297,6 +297,10 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
     def _partial_caps(self, caps):
         return caps
 
+    def _kernel_features(self):
+        """Whether the design the solver sees is a kernel feature map (``model="kernel"``)."""
+        return getattr(self, "model", "linear") == "kernel"
+
     def _build_solver(self, plan, penalty, n_samples, partial, n_features=None, alpha=None, sparse=False,
                       l1_ratio=None, blockwise=False):
         caps, n_out = plan.caps, plan.targets[0][1]
@@ -313,7 +317,8 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
                                      f"take {sorted(anywhere)} (and 'lambda_rounds')")
                 cls = SOLVERS["sgd" if partial else select_solver(caps, penalty, n_samples, n_out, omap,
                                                                   n_features, alpha, sparse, l1_ratio,
-                                                                  blockwise=blockwise)]
+                                                                  blockwise=blockwise,
+                                                                  kernel_features=self._kernel_features())]
                 known = set(cls._get_param_names())
                 options = {k: v for k, v in options.items() if k in known}
                 auto = True
@@ -324,8 +329,9 @@ class BaseLossEstimator(LossParamsMixin, BaseEstimator):
             instance.set_params(max_iter=1, tol=None, early_stopping=False)
         instance.check(caps, penalty, n_out, omap)
         solver = instance
-        if auto and instance.fallback is not None:  # a solver whose convergence depends on the data
-            solver = Fallback(instance, SOLVERS[instance.fallback].from_estimator(self))
+        fallback = instance.fallback_for(caps, penalty, n_out, omap) if auto else None
+        if fallback is not None:  # a solver whose convergence depends on the data
+            solver = Fallback(instance, SOLVERS[fallback].from_estimator(self))
         if not partial and not instance.stochastic and ActiveSetPolish.applies(caps, penalty, n_out, omap):
             solver = ActiveSetPolish(solver)  # piecewise-linear loss + l2: finish exactly
         if caps.reweighting is not None and not partial:

@@ -413,6 +413,10 @@ class Solver(BaseEstimator):
     #: a solver that ``solver="auto"`` follows with this one (by name) where it does not converge
     fallback = None
 
+    def fallback_for(self, caps, penalty=None, n_outputs=1, output_map=None):
+        """The name of the solver ``solver="auto"`` follows this one with on ``caps`` (default: ``fallback``)."""
+        return self.fallback
+
     def __init__(self, max_iter=1000, tol=1e-4, verbose=0):
         self.max_iter = max_iter
         self.tol = tol

@@ -619,6 +619,16 @@ class DualCDSolver(Solver):
     float32 = True
     #: its convergence depends on the conditioning of the dual: "auto" finishes with subgradient steps
     fallback = "subgradient"
+
+    def fallback_for(self, caps, penalty=None, n_outputs=1, output_map=None):
+        """``newton`` for a differentiable loss it can solve (``solver="auto"`` picks ``dual_cd`` for
+        smooth losses on kernel features), else ``subgradient``."""
+        if "DIFF" in caps.solver_properties:
+            from .newton import NewtonSolver
+
+            if not NewtonSolver().unmet(caps, penalty, n_outputs, output_map):
+                return "newton"
+        return self.fallback
     restartable = False
     requires = Solver.requires + (penalty_in("l2"), provides("dual"), _DUAL_FORM)
 
@@ -823,10 +833,13 @@ class _Run:
             inner = side & (a > self.lo) & (a < self.hi)
             outer = side & ~inner
             mass_in = float(theta[inner].sum())
-            if abs(mass_in) >= abs(excess):
+            mass_out = float(theta[outer].sum())
+            if abs(mass_in) >= abs(excess) and mass_in != 0.0:
                 groups = ((inner, 1.0 - excess / mass_in),)
-            else:
-                groups = ((inner, 0.0), (outer, 1.0 - (excess - mass_in) / float(theta[outer].sum())))
+            elif mass_out != 0.0:
+                groups = ((inner, 0.0), (outer, max(0.0, 1.0 - (excess - mass_in) / mass_out)))
+            else:  # rounding (all the dual mass on one side, e.g. one class carries all the weight)
+                groups = ((side, 0.0),)
             for group, t in groups:
                 if self.entropy:
                     ac[group] = ac[group] + (1.0 - t) * a[group]

@@ -163,10 +163,13 @@ def _gap_from_dual(first, second):
     the dual value ``D₁``; the secondary point's relative gap to it, ``(P₂ −
     D₁)/|P₂|``, bounds its distance to the optimum. It replaces a secondary
     certificate that does not measure optimality (the subgradient method's
-    objective decrease), or a larger gap.
+    objective decrease), or a larger gap; a gradient-norm certificate (``newton``,
+    the fallback on smooth losses) measures optimality and is kept.
     """
     if first.certificate_kind != "duality_gap" or not np.isfinite(first.certificate):
         return
+    if second.certificate_kind == "gradient_norm" and np.isfinite(second.certificate):
+        return  # it measured its own optimality (newton after dual_cd on a smooth loss)
     tiny = np.finfo(float).tiny
     dual = first.objective - first.certificate * max(abs(first.objective), tiny)
     gap = max(second.objective - dual, 0.0) / max(abs(second.objective), tiny)
