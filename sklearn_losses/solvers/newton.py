@@ -361,20 +361,16 @@ def _step_csr_impl(data, indices, indptr, y, ws, raw, dw, db, kernel, params, hd
                    diag_out):
     """CSR twin of the fused unit step (four accumulators in the gathers).
 
-    With the Hessian's diagonal, the two scatters go to one interleaved ``(d, 2)`` buffer, so
-    each non-zero touches one cache line instead of two (measured at 100k x 50k, 49 non-zeros a
-    row: 12.0 ms against 15.0 ms for two arrays; a Hessian-vector pass 7.0 ms).
+    The Hessian's diagonal is not accumulated (``hd`` is ignored, ``diag_out`` zeroed): on CSR the
+    CG preconditioner stays the start's diagonal (see ``_OneOutput.curvature``), a second scatter
+    per non-zero cost more than it saved.
     """
     n = indptr.shape[0] - 1
-    d = gw_out.shape[0]
-    with_diag = hd.shape[0] == n
-    for j in range(d):
+    for j in range(gw_out.shape[0]):
         gw_out[j] = 0.0
         diag_out[j] = 0.0
-    both = np.zeros((d if with_diag else 0, 2))
     loss = 0.0
     gb = 0.0
-    hb = 0.0
     for i in range(n):
         start = indptr[i]
         stop = indptr[i + 1]
@@ -401,22 +397,10 @@ def _step_csr_impl(data, indices, indptr, y, ws, raw, dw, db, kernel, params, hd
         loss += s * l
         ci = s * dl
         gb += ci
-        if with_diag:
-            hi = hd[i]
-            hb += hi
-            for k in range(start, stop):
-                j = indices[k]
-                x = data[k]
-                both[j, 0] += ci * x
-                both[j, 1] += hi * x * x
-        elif ci != 0.0:
+        if ci != 0.0:
             for k in range(start, stop):
                 gw_out[indices[k]] += ci * data[k]
-    if with_diag:
-        for j in range(d):
-            gw_out[j] = both[j, 0]
-            diag_out[j] = both[j, 1]
-    return loss, gb, hb
+    return loss, gb, 0.0
 
 
 def _line_impl(y, ws, raw, xd, t, kernel, params, raw_out, g_out):
