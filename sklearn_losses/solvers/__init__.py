@@ -87,8 +87,8 @@ def select_solver(caps, penalty, n_samples, n_outputs=1, output_map=None, n_feat
        passes over the data where L-BFGS needs 15–500; on correlated or unscaled features it
        is 7–15× faster than L-BFGS (AR(0.9) features, 200k×100: 0.13× LogisticRegression(lbfgs)
        at the same 1e-6 gap, 0.09× scipy's L-BFGS-B for Huber at a 1e-8 gap), on isotropic
-       features about as fast (logistic 200k×100: 0.64× LogisticRegression(lbfgs) at the
-       same gap, 0.72× at the default ``tol``; Huber 200k×100: 0.9–1.3× scipy's L-BFGS-B,
+       features about as fast (logistic 200k×100: 0.56× LogisticRegression(lbfgs) at the
+       same gap, 0.65× at the default ``tol``; Huber 200k×100: 0.9–1.3× scipy's L-BFGS-B,
        solver against solver; multinomial 50k×50, K = 10: 0.64× LogisticRegression), and
        its stopping rule bounds the objective gap, which a gradient-norm test does not (L-BFGS at the default
        ``tol`` stopped 4 % above the optimum on the unscaled breast cancer data, Newton at
