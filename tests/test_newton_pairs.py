@@ -108,3 +108,76 @@ def test_newton_refuses_a_query_loss_without_pairs():
     X, y, g = _ranking_data()
     with pytest.raises(ValueError, match="pair_form"):
         skl.LossRanker("listwise_softmax", solver="newton").fit(X, y, group=g)
+
+
+class _UserPairLoss:
+    """A user's query loss written from the protocol alone: Σ_p w_i w_j log(1 + exp(-(s_i - s_j))) over
+    the pairs of a query with y_i > y_j, divided by Σ w. It declares its pairs (pair_form) and gets
+    the built-ins' treatment: solver="auto" picks newton from the declaration."""
+
+    name = "user_pairs"
+    task = "ranking"
+    family = "probabilistic"
+    properties = frozenset({"CONT", "DIFF", "CONVEX"})
+    declare = {"structure": "query", "output": "score", "label_encoding": "grade",
+               "modes": frozenset({"query"}), "value_and_gradient": True, "pair_form": True}
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    @staticmethod
+    def _pairs(y, index):
+        pi, pj = [], []
+        for q in range(index.n_queries):
+            members = index.order[index.offsets[q]:index.offsets[q + 1]]
+            a, b = np.meshgrid(members, members, indexing="ij")
+            keep = np.asarray(y)[a] > np.asarray(y)[b]
+            pi.append(a[keep])
+            pj.append(b[keep])
+        return np.concatenate(pi).astype(np.int64), np.concatenate(pj).astype(np.int64)
+
+    def pairs(self, y, sample_weight, index=None, group=None, **kwargs):
+        index = index if index is not None else QueryIndex(group, len(y))
+        pi, pj = self._pairs(y, index)
+        sw = np.asarray(sample_weight, dtype=float)
+        return pi, pj, sw[pi] * sw[pj]
+
+    def pair_form(self):
+        from sklearn_losses.losses._dual import PairwiseForm
+        from scipy.special import expit
+
+        return PairwiseForm(phi=lambda z: (np.logaddexp(0.0, -z), -expit(-z), expit(z) * expit(-z)),
+                            pairs=self.pairs)
+
+    def value_and_gradient(self, y, s, sample_weight, index=None, group=None, **kwargs):
+        pi, pj, c = self.pairs(y, sample_weight, index=index, group=group)
+        val, d1, _ = self.pair_form().phi(s[pi] - s[pj])
+        tot = float(np.sum(sample_weight))
+        g = np.bincount(pi, c * d1, len(s)) - np.bincount(pj, c * d1, len(s))
+        return float(c @ val) / tot, g / tot
+
+    def loss(self, y, s, group=None, **kwargs):
+        return np.full(len(s), self.value_and_gradient(y, np.asarray(s, float), np.ones(len(s)), group=group)[0])
+
+    def gradient(self, y, s, group=None, **kwargs):
+        return self.value_and_gradient(y, np.asarray(s, float), np.ones(len(s)), group=group)[1] * len(s)
+
+    def __call__(self, y, s, group=None, **kwargs):
+        return self.value_and_gradient(y, np.asarray(s, float), np.ones(len(s)), group=group)[0]
+
+
+def test_a_users_pair_loss_gets_newton_by_its_declaration():
+    X, y, g = _ranking_data(seed=4)
+    w = np.random.default_rng(5).integers(1, 3, len(y)).astype(float)
+    rk = skl.LossRanker(_UserPairLoss(), alpha=1e-3, tol=1e-10).fit(X, y, group=g, sample_weight=w)
+    assert rk.solver_ == "newton" and rk.optimality_ <= 1e-10
+    loss = _UserPairLoss()
+    pi, pj, c = loss.pairs(y, w, index=QueryIndex(g, len(y)))
+    D = X[pi] - X[pj]
+    lr = LogisticRegression(C=1.0 / (1e-3 * w.sum()), fit_intercept=False, tol=1e-12, max_iter=100_000,
+                            solver="newton-cholesky").fit(np.vstack([D, -D]), np.r_[np.ones(len(D)), -np.ones(len(D))],
+                                                          sample_weight=np.r_[c, c] / 2)
+    np.testing.assert_allclose(rk.coef_, lr.coef_.ravel(), rtol=1e-6, atol=1e-8)
