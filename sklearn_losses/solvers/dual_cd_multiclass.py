@@ -155,6 +155,15 @@ def _solve_square(M, rhs):
 
 __all__ = ["CrammerSingerRun", "PairRun", "smoothed_newton"]
 
+
+def _newton_direction(M, grad):
+    """``−M⁻¹ grad`` by Cholesky (least squares if ``M`` is not positive definite); None if not finite."""
+    try:
+        step = -cho_solve(cho_factor(M, lower=True, check_finite=False), grad, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        step = -np.linalg.lstsq(M, grad, rcond=None)[0]
+    return step if np.all(np.isfinite(step)) else None
+
 _XS_A = np.uint64(12)
 _XS_B = np.uint64(25)
 _XS_C = np.uint64(27)
@@ -1016,11 +1025,8 @@ class CrammerSingerRun:
                     grad[d] = Gc.sum(axis=0)
                 H, n_act = self._cs_hessian(Pm, h)
                 g = grad.T.ravel()  # class-major
-                try:
-                    step = -cho_solve(cho_factor(H, lower=True, check_finite=False), g, check_finite=False)
-                except (np.linalg.LinAlgError, ValueError):
-                    step = -np.linalg.lstsq(H, g, rcond=None)[0]
-                if not np.all(np.isfinite(step)):
+                step = _newton_direction(H, g)
+                if step is None:
                     break
                 S = step.reshape(K, e).T
                 if self.fit_b:  # b is defined up to a common shift: keep the sum of the start
@@ -1528,11 +1534,8 @@ def smoothed_newton(ops, tol, verbose, max_its=None, tag="dual_cd", start=None):
             M[np.diag_indices(dim)] += pen_diag
             if pen < dim:  # the unpenalised intercept: a vanishing ridge keeps M definite with nothing inside
                 M[pen:, pen:][np.diag_indices(dim - pen)] += 1e-12 * (1.0 + float(np.abs(M).max()))
-            try:
-                step = -cho_solve(cho_factor(M, lower=True, check_finite=False), grad, check_finite=False)
-            except (np.linalg.LinAlgError, ValueError):
-                step = -np.linalg.lstsq(M, grad, rcond=None)[0]
-            if not np.all(np.isfinite(step)):
+            step = _newton_direction(M, grad)
+            if step is None:
                 break
             u = ops.nt_scores(step)
             t = line(z, u, C, float(c[:pen] @ step[:pen]), float(step[:pen] @ step[:pen]), off, eps,
