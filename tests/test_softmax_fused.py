@@ -84,3 +84,12 @@ def test_validation_fast_paths_still_refuse_bad_input():
     for bad in (np.nan, np.inf, -np.inf):
         with pytest.raises(ValueError, match="y_pred contains NaN or infinity"):
             _as_float_array(np.array([1.0, bad]), "y_pred")
+
+
+def test_nll_on_logits_takes_the_fused_path_and_equals_cross_entropy():
+    S, y, w = _data(n=120, K=4, seed=3)
+    v1, g1 = capabilities(get_loss("negative_log_likelihood")).value_and_gradient(y, S, w)
+    v2, g2 = capabilities(get_loss("cross_entropy")).value_and_gradient(y, S, w)
+    assert v1 == pytest.approx(log_loss(y, softmax(S, axis=1), sample_weight=w), rel=1e-12)
+    assert v1 == v2
+    np.testing.assert_array_equal(g1, g2)

@@ -941,7 +941,7 @@ class CrossEntropyLoss(_ProbabilisticLoss):
 
     def _weighted_loss_grad(self, y_true, y_pred, sample_weight):
         # logits (n, K) and class indices: the weighted mean and gradient in the softmax's passes
-        if np.ndim(y_pred) != 2 or np.ndim(y_true) != 1 or type(self)._multi is not CrossEntropyLoss._multi:
+        if np.ndim(y_pred) != 2 or np.ndim(y_true) != 1:
             return None
         self._validate_params()
         sw = np.asarray(sample_weight, dtype=np.float64)
@@ -999,6 +999,12 @@ class NegativeLogLikelihoodLoss(CrossEntropyLoss):
             return super()._multi(Y, S)
         Q = self._targets(Y, S.shape[1])
         return -(Q * S).sum(axis=1), -Q
+
+    def _weighted_loss_grad(self, y_true, y_pred, sample_weight):
+        # on logits the fused softmax pass of cross_entropy; log-probabilities take the generic path
+        if self.input != "logits":
+            return None
+        return super()._weighted_loss_grad(y_true, y_pred, sample_weight)
 
     def hessian_product(self, y_true, y_pred, V):
         """As ``cross_entropy`` on logits; 0 on log-probabilities (the loss is linear in them)."""
