@@ -1330,6 +1330,14 @@ class CoordinateDescentSolver(Solver):
             return self._solve_prox_newton(problem, y, sw, coef, b0)
         return self._solve_residual(problem, y, sw, coef, b0)
 
+    def _declared_setup(self, problem):
+        """``(kernel, kernel params, curvature bound, l1, l2, fit_intercept, tol)`` of a problem, from
+        the loss's declaration (what every coordinate-descent path starts from)."""
+        caps = problem.caps
+        return (caps.kernel, np.ascontiguousarray(caps.kernel_params(), dtype=np.float64),
+                float(caps.curvature_bound), float(problem.l1_strength), float(problem.l2_strength),
+                bool(problem.fit_intercept), self._tol())
+
     def _tol(self):
         return 0.0 if self.tol is None else float(self.tol)
 
@@ -1426,12 +1434,7 @@ class CoordinateDescentSolver(Solver):
     def _solve_residual(self, problem, y, sw, coef, b):
         caps = problem.caps
         quad = bool(caps.quadratic)
-        kernel = caps.kernel
-        kp = np.ascontiguousarray(caps.kernel_params(), dtype=np.float64)
-        cb = float(caps.curvature_bound)
-        l1, l2 = float(problem.l1_strength), float(problem.l2_strength)
-        fit_b = bool(problem.fit_intercept)
-        tol = self._tol()
+        kernel, kp, cb, l1, l2, fit_b, tol = self._declared_setup(problem)
         n, d = problem.X.shape
         arrays, idx_dtype, (m, c, sq), mu = self._columns(problem.X, y, sw, center=fit_b)
         is_sparse, indices, indptr = arrays[0], arrays[3], arrays[4]
@@ -1553,13 +1556,8 @@ class CoordinateDescentSolver(Solver):
         progress (the line search fails).
         """
         caps = problem.caps
-        kernel = caps.kernel
-        kp = np.ascontiguousarray(caps.kernel_params(), dtype=np.float64)
-        cb = float(caps.curvature_bound)
+        kernel, kp, cb, l1, l2, fit_b, tol = self._declared_setup(problem)
         second = caps.second_derivative
-        l1, l2 = float(problem.l1_strength), float(problem.l2_strength)
-        fit_b = bool(problem.fit_intercept)
-        tol = self._tol()
         n, d = problem.X.shape
         arrays, idx_dtype, (m, c, sq), mu = self._columns(problem.X, y, sw, center=fit_b)
         mu = np.zeros(d) if mu is None else mu  # centred dense columns (see _solve_residual)
@@ -1683,13 +1681,8 @@ class CoordinateDescentSolver(Solver):
         true objective (Tseng & Yun 2009).
         """
         caps = problem.caps
-        kernel = caps.kernel
-        kp = np.ascontiguousarray(caps.kernel_params(), dtype=np.float64)
-        cb = float(caps.curvature_bound)
+        kernel, kp, cb, l1, l2, fit_b, tol = self._declared_setup(problem)
         second = caps.second_derivative
-        l1, l2 = float(problem.l1_strength), float(problem.l2_strength)
-        fit_b = bool(problem.fit_intercept)
-        tol = self._tol()
         X = problem.X
         n, d = X.shape
         rows = max(64, GRAM_BLOCK_BYTES // (8 * d))

@@ -156,6 +156,13 @@ def _solve_square(M, rhs):
 __all__ = ["CrammerSingerRun", "PairRun", "smoothed_newton"]
 
 
+def _settled(same_pieces, t, step, point):
+    """A smoothed Newton iteration has settled: a full step within the same pieces (the smoothed
+    optimum), or a move below rounding relative to the point."""
+    return (same_pieces and abs(t - 1.0) <= 1e-6) or \
+        t * float(np.abs(step).max()) <= 1e-13 * (1.0 + float(np.abs(point).max()))
+
+
 def _newton_direction(M, grad):
     """``−M⁻¹ grad`` by Cholesky (least squares if ``M`` is not positive definite); None if not finite."""
     try:
@@ -788,13 +795,11 @@ class CrammerSingerRun:
             if not np.all(np.isfinite(sol)):
                 break
             slope = float(g @ delta)
-            curv = 0.0
             dW = np.zeros_like(W)
             for k in range(K):
                 sel = np.flatnonzero(ki == k)
                 if sel.size:
                     dW[:, k] = XF[sel].T @ delta[sel]
-            curv = float(np.vdot(dW, dW))
             if not (slope > 0 or np.any(res_c) or np.any(res_s)):
                 break
             t_star = 1.0  # the maximiser on the face's affine set
@@ -1044,8 +1049,7 @@ class CrammerSingerRun:
                 if verbose > 1:
                     print(f"[dual_cd/cs]   Newton {its}: t={t:.3g}, {n_act} on a face, "
                           f"{time.perf_counter() - t0:.3f} s")
-                if (same and abs(t - 1.0) <= 1e-6) or t * float(np.abs(step).max()) <= 1e-13 * (
-                        1.0 + float(np.abs(Wt).max())):
+                if _settled(same, t, step, Wt):
                     settled = True
                     break
             gap, P, D = self._nt_state(Wt[:d].copy(), Wt[d].copy() if self.fit_b else None, Pm)
@@ -1550,8 +1554,7 @@ def smoothed_newton(ops, tol, verbose, max_its=None, tag="dual_cd", start=None):
             if verbose > 1:
                 print(f"[{tag}]   Newton {its}: t={t:.3g}, {free.size} inside, {moved} moved, "
                       f"{time.perf_counter() - t_start:.3f} s")
-            if (same and abs(t - 1.0) <= 1e-6) or t * float(np.abs(step).max()) <= 1e-13 * (
-                    1.0 + float(np.abs(c).max())):
+            if _settled(same, t, step, c):
                 settled = True
                 break  # a full step within the same pieces: the smoothed optimum (or no move left)
         a_cur, c_cur = a, c
