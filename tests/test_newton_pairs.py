@@ -181,3 +181,12 @@ def test_a_users_pair_loss_gets_newton_by_its_declaration():
                             solver="newton-cholesky").fit(np.vstack([D, -D]), np.r_[np.ones(len(D)), -np.ones(len(D))],
                                                           sample_weight=np.r_[c, c] / 2)
     np.testing.assert_allclose(rk.coef_, lr.coef_.ravel(), rtol=1e-6, atol=1e-8)
+
+
+def test_pairwise_form_refuses_non_callables():
+    from sklearn_losses.losses._dual import PairwiseForm
+
+    with pytest.raises(ValueError, match="must be callable"):
+        PairwiseForm(phi=None, pairs=lambda *a, **k: None)
+    with pytest.raises(ValueError, match="must be callable"):
+        PairwiseForm(phi=lambda z: z, pairs=3)
